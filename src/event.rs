@@ -1,0 +1,191 @@
+//! Analytics events: what a router records about each LLM request and its own lifecycle.
+
+use std::fmt;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::provider::Provider;
+use crate::symbol::Symbol;
+
+/// A UUID v4, stored as bytes so an event stays small and 8-byte aligned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct EventId([u8; 16]);
+
+impl EventId {
+  /// Event ids need uniqueness, not secrecy: a per-thread wyrand generator seeded from the OS
+  /// makes them without a syscall.
+  pub fn new_v4() -> Self {
+    let mut bytes = fastrand::u128(..).to_be_bytes();
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    EventId(bytes)
+  }
+
+  pub fn from_bytes(bytes: [u8; 16]) -> Self {
+    EventId(bytes)
+  }
+
+  /// Parses the hyphenated form (any letter case); anything else is `None`.
+  pub fn parse(text: &str) -> Option<Self> {
+    let text = text.as_bytes();
+    if text.len() != 36 || [8, 13, 18, 23].iter().any(|&at| text[at] != b'-') {
+      return None;
+    }
+    let mut bytes = [0u8; 16];
+    let mut digits = text.iter().filter(|&&c| c != b'-');
+    for byte in &mut bytes {
+      let high = hex_value(*digits.next()?)?;
+      let low = hex_value(*digits.next()?)?;
+      *byte = high << 4 | low;
+    }
+    Some(EventId(bytes))
+  }
+
+  /// Appends the 36-character hyphenated lower-case form.
+  pub fn write_hyphenated(&self, out: &mut String) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for (index, byte) in self.0.iter().enumerate() {
+      if matches!(index, 4 | 6 | 8 | 10) {
+        out.push('-');
+      }
+      out.push(HEX[(byte >> 4) as usize] as char);
+      out.push(HEX[(byte & 0x0f) as usize] as char);
+    }
+  }
+}
+
+fn hex_value(digit: u8) -> Option<u8> {
+  match digit {
+    b'0'..=b'9' => Some(digit - b'0'),
+    b'a'..=b'f' => Some(digit - b'a' + 10),
+    b'A'..=b'F' => Some(digit - b'A' + 10),
+    _ => None,
+  }
+}
+
+impl fmt::Display for EventId {
+  fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    let mut text = String::with_capacity(36);
+    self.write_hyphenated(&mut text);
+    f.write_str(&text)
+  }
+}
+
+/// Unix time in milliseconds.
+pub fn current_time_ms() -> u64 {
+  SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_millis() as u64)
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Event {
+  pub id: EventId,
+  pub timestamp_ms: u64,
+  pub agent: Option<Symbol>,
+  pub payload: Payload,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Payload {
+  LlmRequestCompleted {
+    model: Symbol,
+    provider: Provider,
+    provider_id: Option<Symbol>,
+    input_tokens: u64,
+    output_tokens: u64,
+    cost_micros: u64,
+  },
+  LlmRequestFailed {
+    model: Symbol,
+    provider: Provider,
+    provider_id: Option<Symbol>,
+    // Boxed: failures are rare, and the common event stays small.
+    error: Option<Box<FailureDetail>>,
+  },
+  BudgetThresholdReached {
+    threshold_percent: u8,
+    current_spend_micros: u64,
+    budget_micros: u64,
+  },
+  RouterStarted {
+    port: u16,
+  },
+  RouterStopped {
+    total_requests: u64,
+    total_cost_micros: u64,
+  },
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FailureDetail {
+  pub code: Option<Box<str>>,
+  pub message: Option<Box<str>>,
+}
+
+impl FailureDetail {
+  /// `None` when neither a code nor a message is known.
+  pub fn new(code: Option<&str>, message: Option<&str>) -> Option<Box<Self>> {
+    (code.is_some() || message.is_some())
+      .then(|| Box::new(FailureDetail { code: code.map(Box::from), message: message.map(Box::from) }))
+  }
+}
+
+impl Payload {
+  pub fn type_name(&self) -> &'static str {
+    match self {
+      Payload::LlmRequestCompleted { .. } => "llm_request_completed",
+      Payload::LlmRequestFailed { .. } => "llm_request_failed",
+      Payload::BudgetThresholdReached { .. } => "budget_threshold_reached",
+      Payload::RouterStarted { .. } => "router_started",
+      Payload::RouterStopped { .. } => "router_stopped",
+    }
+  }
+}
+
+impl Event {
+  /// A new event with a fresh id, stamped now.
+  pub fn new(agent: Option<Symbol>, payload: Payload) -> Self {
+    Self::with_timestamp(current_time_ms(), agent, payload)
+  }
+
+  pub fn with_timestamp(timestamp_ms: u64, agent: Option<Symbol>, payload: Payload) -> Self {
+    Event { id: EventId::new_v4(), timestamp_ms, agent, payload }
+  }
+
+  /// Only LLM request events are sent to the Control API.
+  pub fn is_llm_request(&self) -> bool {
+    matches!(self.payload, Payload::LlmRequestCompleted { .. } | Payload::LlmRequestFailed { .. })
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  #[test]
+  fn ids_are_version_4_and_round_trip() {
+    let id = EventId::new_v4();
+    let text = id.to_string();
+    assert_eq!(text.len(), 36);
+    assert_eq!(&text[14..15], "4");
+    assert!(matches!(&text[19..20], "8" | "9" | "a" | "b"));
+    assert_eq!(EventId::parse(&text), Some(id));
+    assert_eq!(EventId::parse(&text.to_uppercase()), Some(id));
+    assert_ne!(EventId::new_v4(), id);
+  }
+
+  #[test]
+  fn malformed_ids_do_not_parse() {
+    for text in ["", "not-a-uuid", "0123456789abcdef0123456789abcdef0123", "g1234567-89ab-4cde-8f01-23456789abcd"] {
+      assert_eq!(EventId::parse(text), None, "{text}");
+    }
+  }
+
+  #[test]
+  fn events_stay_compact() {
+    assert!(std::mem::size_of::<Event>() <= 72, "{}", std::mem::size_of::<Event>());
+  }
+
+  #[test]
+  fn timestamps_are_unix_milliseconds() {
+    assert!(current_time_ms() > 1_600_000_000_000);
+  }
+}

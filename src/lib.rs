@@ -1,0 +1,25 @@
+//! Lock-free, event-based LLM usage analytics: the native core of the `iron-runtime-analytics`
+//! npm package. Everything here is plain Rust, tested with `cargo test --no-default-features`;
+//! the N-API surface lives in `binding` alone.
+
+pub mod event;
+pub mod pricing;
+pub mod provider;
+pub mod recording;
+pub mod registry;
+pub mod stats;
+pub mod store;
+pub mod stream;
+pub mod symbol;
+
+#[cfg(feature = "napi")]
+mod binding;
+
+pub use event::{current_time_ms, Event, EventId, FailureDetail, Payload};
+pub use pricing::{ModelPrice, PricingError, PricingManager, PricingTable};
+pub use provider::{infer_provider, Provider};
+pub use recording::CompletedRequest;
+pub use stats::{micros_to_usd, ComputedStats, ModelStats};
+pub use store::EventStore;
+pub use stream::{EventReceiver, Received};
+pub use symbol::Symbol;

@@ -1,0 +1,202 @@
+//! The event store: a bounded lock-free buffer plus live aggregates.
+//!
+//! Producers never lock: a slot is reserved with a compare-and-swap on `occupied`, the event goes
+//! into the `inbox` (a crossbeam `ArrayQueue`), and the aggregates are updated with atomics.
+//! Readers move whatever is in the inbox, in order, to the end of the `ledger` under a mutex that
+//! only readers take, and read or remove events there. So a snapshot or an acknowledgement never
+//! pops and re-pushes events under producers' feet: nothing recorded concurrently is lost or
+//! reordered, and the buffer never holds more than `capacity` events in all.
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
+
+use crossbeam::queue::ArrayQueue;
+
+use crate::event::{Event, EventId};
+use crate::stats::{ComputedStats, LiveStats};
+use crate::stream::{self, EventReceiver, EventSender};
+
+pub const DEFAULT_CAPACITY: usize = 10_000;
+pub const MAX_CAPACITY: usize = 10_000_000;
+
+pub struct EventStore {
+  capacity: usize,
+  occupied: AtomicUsize,
+  inbox: ArrayQueue<Event>,
+  ledger: Mutex<VecDeque<Event>>,
+  dropped: AtomicU64,
+  stats: LiveStats,
+  stream: Option<EventSender>,
+}
+
+impl Default for EventStore {
+  fn default() -> Self {
+    Self::new(DEFAULT_CAPACITY)
+  }
+}
+
+impl EventStore {
+  /// `capacity` is clamped to `1..=MAX_CAPACITY`; callers validate it first.
+  pub fn new(capacity: usize) -> Self {
+    Self::build(capacity, None)
+  }
+
+  /// A store that also offers every buffered event to a bounded channel of `channel_size`.
+  pub fn with_streaming(capacity: usize, channel_size: usize) -> (Self, EventReceiver) {
+    let (sender, receiver) = stream::bounded(channel_size);
+    (Self::build(capacity, Some(sender)), receiver)
+  }
+
+  fn build(capacity: usize, stream: Option<EventSender>) -> Self {
+    let capacity = capacity.clamp(1, MAX_CAPACITY);
+    EventStore {
+      capacity,
+      occupied: AtomicUsize::new(0),
+      inbox: ArrayQueue::new(capacity),
+      ledger: Mutex::new(VecDeque::new()),
+      dropped: AtomicU64::new(0),
+      stats: LiveStats::default(),
+      stream,
+    }
+  }
+
+  pub fn capacity(&self) -> usize {
+    self.capacity
+  }
+
+  /// Counts the event, then buffers it if there is room; returns whether it was buffered.
+  /// Never blocks and never evicts: a full buffer drops the new event and counts the drop.
+  pub fn record(&self, event: Event) -> bool {
+    self.stats.apply(&event);
+    self.buffer(event)
+  }
+
+  /// Buffers an event whose figures the caller has already counted in `live_stats()`.
+  pub fn buffer(&self, event: Event) -> bool {
+    if !self.reserve_slot() {
+      self.dropped.fetch_add(1, Ordering::Relaxed);
+      return false;
+    }
+    if let Some(stream) = &self.stream {
+      stream.offer(&event);
+    }
+    // The reservation guarantees a free slot: the inbox never holds more than `occupied` events.
+    if self.inbox.push(event).is_err() {
+      self.release_slots(1);
+      self.dropped.fetch_add(1, Ordering::Relaxed);
+      return false;
+    }
+    true
+  }
+
+  /// Buffers events whose figures the caller has already counted, in order, while there is room;
+  /// returns how many were buffered. One reservation covers the whole batch.
+  pub fn buffer_all(&self, events: impl ExactSizeIterator<Item = Event>) -> usize {
+    let wanted = events.len();
+    let reserved = self.reserve_slots(wanted);
+    let mut buffered = 0;
+    for event in events.take(reserved) {
+      if let Some(stream) = &self.stream {
+        stream.offer(&event);
+      }
+      if self.inbox.push(event).is_ok() {
+        buffered += 1;
+      }
+    }
+    self.release_slots(reserved - buffered);
+    self.dropped.fetch_add((wanted - buffered) as u64, Ordering::Relaxed);
+    buffered
+  }
+
+  fn reserve_slot(&self) -> bool {
+    self.reserve_slots(1) == 1
+  }
+
+  /// Reserves up to `wanted` slots; returns how many it got.
+  fn reserve_slots(&self, wanted: usize) -> usize {
+    let mut occupied = self.occupied.load(Ordering::Relaxed);
+    loop {
+      let granted = wanted.min(self.capacity.saturating_sub(occupied));
+      if granted == 0 {
+        return 0;
+      }
+      match self.occupied.compare_exchange_weak(occupied, occupied + granted, Ordering::AcqRel, Ordering::Relaxed) {
+        Ok(_) => return granted,
+        Err(current) => occupied = current,
+      }
+    }
+  }
+
+  fn release_slots(&self, count: usize) {
+    if count > 0 {
+      self.occupied.fetch_sub(count, Ordering::AcqRel);
+    }
+  }
+
+  pub fn live_stats(&self) -> &LiveStats {
+    &self.stats
+  }
+
+  pub fn stats(&self) -> ComputedStats {
+    self.stats.snapshot()
+  }
+
+  /// Buffered events, also those being pushed at this moment.
+  pub fn len(&self) -> usize {
+    self.occupied.load(Ordering::Acquire)
+  }
+
+  pub fn is_empty(&self) -> bool {
+    self.len() == 0
+  }
+
+  pub fn dropped_count(&self) -> u64 {
+    self.dropped.load(Ordering::Relaxed)
+  }
+
+  /// Acknowledged events leave the buffer, so every buffered event is unsynced.
+  pub fn unsynced_count(&self) -> usize {
+    self.len()
+  }
+
+  fn with_ledger<R>(&self, read: impl FnOnce(&mut VecDeque<Event>) -> R) -> R {
+    let mut ledger = self.ledger.lock().unwrap_or_else(PoisonError::into_inner);
+    while let Some(event) = self.inbox.pop() {
+      ledger.push_back(event);
+    }
+    read(&mut ledger)
+  }
+
+  /// Copies of the buffered events, oldest first; the buffer is unchanged.
+  pub fn snapshot_events(&self) -> Vec<Event> {
+    self.with_ledger(|ledger| ledger.iter().cloned().collect())
+  }
+
+  /// The buffered events not yet acknowledged, oldest first.
+  pub fn unsynced_events(&self) -> Vec<Event> {
+    self.snapshot_events()
+  }
+
+  /// Removes and returns every buffered event, oldest first.
+  pub fn drain_all(&self) -> Vec<Event> {
+    let drained: Vec<Event> = self.with_ledger(|ledger| ledger.drain(..).collect());
+    self.release_slots(drained.len());
+    drained
+  }
+
+  /// Removes the acknowledged events; returns how many of the ids were found in the buffer.
+  pub fn mark_synced(&self, ids: &[EventId]) -> usize {
+    if ids.is_empty() {
+      return 0;
+    }
+    let acknowledged: HashSet<EventId> = ids.iter().copied().collect();
+    let removed = self.with_ledger(|ledger| {
+      let before = ledger.len();
+      ledger.retain(|event| !acknowledged.contains(&event.id));
+      before - ledger.len()
+    });
+    self.release_slots(removed);
+    removed
+  }
+}
