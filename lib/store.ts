@@ -1,0 +1,271 @@
+import type { NativeStore } from '../index.js'
+import { native } from './binding.js'
+import { type AnalyticsEvent, type EventInput, decodeEvents, encodeEvent } from './events.js'
+import { PricingManager } from './pricing.js'
+import { inferProvider, PROVIDERS, providerIndex, type Provider } from './provider.js'
+import { EventReceiver } from './receiver.js'
+import { ComputedStats } from './stats.js'
+import { optionalSymbolFor, symbolFor } from './symbols.js'
+import {
+  checkCount,
+  checkIdentifier,
+  checkIntegerInRange,
+  checkOptionalMessage,
+  describe,
+} from './validate.js'
+
+export const DEFAULT_CAPACITY = 10_000
+export const MAX_CAPACITY = 10_000_000
+
+// Completed requests are staged here and handed to the native core in one call per batch: a
+// single N-API call costs more than recording the request itself. The batch is handed over when
+// it is full, before any other call on the store, and at the latest when the current task ends.
+const STAGED_ROWS = 256
+const STAGED_STRIDE = 8
+const EMPTY_EVENT = { agent: 0, model: 0, provider: 0, providerId: 0, a: 0, b: 0, c: 0 }
+
+// Set only while a factory wraps a native store it already has.
+let adopted: NativeStore | undefined
+
+function checkCapacity(name: string, capacity: unknown): number {
+  return checkIntegerInRange(name, capacity, 1, MAX_CAPACITY)
+}
+
+function checkPricing(pricing: unknown): PricingManager {
+  if (pricing instanceof PricingManager) return pricing
+  throw new TypeError(`pricing must be a PricingManager, got ${describe(pricing)}`)
+}
+
+/**
+ * Lock-free LLM usage analytics: running totals, per-model / per-provider / per-agent aggregates
+ * and a bounded buffer of events that never blocks; a full buffer drops the new event and counts it.
+ */
+export class EventStore {
+  readonly #native: NativeStore
+  readonly #staged = new Float64Array(STAGED_ROWS * STAGED_STRIDE)
+  #stagedRows = 0
+  #flushQueued = false
+  readonly #flushQueuedRows = (): void => {
+    this.#flushQueued = false
+    this.flush()
+  }
+
+  constructor(capacity?: number | null) {
+    this.#native = adopted ?? new native.NativeStore(checkCapacity('capacity', capacity ?? DEFAULT_CAPACITY))
+  }
+
+  static #fromNative(store: NativeStore): EventStore {
+    adopted = store
+    try {
+      return new EventStore()
+    } finally {
+      adopted = undefined
+    }
+  }
+
+  static withCapacity(capacity: number): EventStore {
+    return new EventStore(checkCapacity('capacity', capacity))
+  }
+
+  /** A store that also streams every buffered event to the returned receiver. */
+  static withStreaming(capacity: number, channelSize: number): [EventStore, EventReceiver] {
+    checkCapacity('capacity', capacity)
+    checkCapacity('channelSize', channelSize)
+    const store = EventStore.#fromNative(native.NativeStore.withStreaming(capacity, channelSize))
+    return [store, new EventReceiver(store.#native.takeReceiver()!, () => store.flush())]
+  }
+
+  /** The store registered under `name` in this process: the same store in every worker thread. */
+  static shared(name: string, capacity?: number | null): EventStore {
+    checkIdentifier('name', name)
+    const requested = capacity == null ? undefined : checkCapacity('capacity', capacity)
+    try {
+      return EventStore.#fromNative(native.NativeStore.shared(name, requested))
+    } catch (error) {
+      throw new RangeError((error as Error).message)
+    }
+  }
+
+  /** Forgets a shared store's name; threads holding it keep using it. Returns whether it existed. */
+  static removeShared(name: string): boolean {
+    return native.NativeStore.removeShared(checkIdentifier('name', name))
+  }
+
+  capacity(): number {
+    return this.#native.capacity()
+  }
+
+  /** Hands this thread's staged requests to the native store, where every thread sees them. */
+  flush(): void {
+    const rows = this.#stagedRows
+    if (rows === 0) return
+    this.#stagedRows = 0
+    this.#native.recordCompletedBatch(this.#staged, rows)
+  }
+
+  #stage(model: number, provider: number, agent: number, providerId: number, input: number, output: number, inputPerMillion: number, outputPerMillion: number): void {
+    const staged = this.#staged
+    const at = this.#stagedRows * STAGED_STRIDE
+    staged[at] = model
+    staged[at + 1] = provider
+    staged[at + 2] = agent
+    staged[at + 3] = providerId
+    staged[at + 4] = input
+    staged[at + 5] = output
+    staged[at + 6] = inputPerMillion
+    staged[at + 7] = outputPerMillion
+    if (++this.#stagedRows === STAGED_ROWS) {
+      this.flush()
+    } else if (!this.#flushQueued) {
+      this.#flushQueued = true
+      queueMicrotask(this.#flushQueuedRows)
+    }
+  }
+
+  /** Records a completed request, inferring the provider from the model name and pricing it. */
+  recordLlmCompleted(
+    pricing: PricingManager,
+    model: string,
+    inputTokens: number,
+    outputTokens: number,
+    agentId?: string | null,
+    providerId?: string | null,
+  ): void {
+    const priced = checkPricing(pricing).pricedModel(model)
+    checkCount('inputTokens', inputTokens)
+    checkCount('outputTokens', outputTokens)
+    const agent = optionalSymbolFor('agentId', agentId)
+    const provider = optionalSymbolFor('providerId', providerId)
+    this.#stage(priced.symbol, priced.inferredProvider, agent, provider, inputTokens, outputTokens, priced.inputPerMillion, priced.outputPerMillion)
+  }
+
+  /** Records a completed request under an explicit provider. */
+  recordLlmCompletedWithProvider(
+    pricing: PricingManager,
+    model: string,
+    provider: Provider,
+    inputTokens: number,
+    outputTokens: number,
+    agentId?: string | null,
+    providerId?: string | null,
+  ): void {
+    const priced = checkPricing(pricing).pricedModel(model)
+    const index = providerIndex('provider', provider)
+    checkCount('inputTokens', inputTokens)
+    checkCount('outputTokens', outputTokens)
+    const agent = optionalSymbolFor('agentId', agentId)
+    const providerSymbol = optionalSymbolFor('providerId', providerId)
+    this.#stage(priced.symbol, index, agent, providerSymbol, inputTokens, outputTokens, priced.inputPerMillion, priced.outputPerMillion)
+  }
+
+  /** Records any event; a fresh `eventId` and the current `timestampMs` fill in when absent. */
+  record(event: EventInput): void {
+    const encoded = encodeEvent(event)
+    this.flush()
+    this.#native.recordEvent(encoded)
+  }
+
+  recordLlmFailed(
+    model: string,
+    agentId?: string | null,
+    providerId?: string | null,
+    errorCode?: string | null,
+    errorMessage?: string | null,
+  ): void {
+    const input = {
+      ...EMPTY_EVENT,
+      kind: 1,
+      model: symbolFor('model', model),
+      provider: PROVIDERS.indexOf(inferProvider(model)),
+      agent: optionalSymbolFor('agentId', agentId),
+      providerId: optionalSymbolFor('providerId', providerId),
+      errorCode: errorCode == null ? undefined : checkIdentifier('errorCode', errorCode),
+      errorMessage: checkOptionalMessage('errorMessage', errorMessage),
+    }
+    this.flush()
+    this.#native.recordEvent(input)
+  }
+
+  recordBudgetThreshold(
+    thresholdPercent: number,
+    currentSpendMicros: number,
+    budgetMicros: number,
+    agentId?: string | null,
+  ): void {
+    const input = {
+      ...EMPTY_EVENT,
+      kind: 2,
+      a: checkIntegerInRange('thresholdPercent', thresholdPercent, 0, 255),
+      b: checkCount('currentSpendMicros', currentSpendMicros),
+      c: checkCount('budgetMicros', budgetMicros),
+      agent: optionalSymbolFor('agentId', agentId),
+    }
+    this.flush()
+    this.#native.recordEvent(input)
+  }
+
+  recordRouterStarted(port: number): void {
+    const input = { ...EMPTY_EVENT, kind: 3, a: checkIntegerInRange('port', port, 0, 65_535) }
+    this.flush()
+    this.#native.recordEvent(input)
+  }
+
+  /** Records `router_stopped` with the store's totals at this moment. */
+  recordRouterStopped(): void {
+    this.flush()
+    this.#native.recordRouterStopped()
+  }
+
+  stats(): ComputedStats {
+    this.flush()
+    return new ComputedStats(this.#native.stats())
+  }
+
+  /** Buffered events. */
+  len(): number {
+    this.flush()
+    return this.#native.len()
+  }
+
+  isEmpty(): boolean {
+    return this.len() === 0
+  }
+
+  /** Events not buffered because the buffer was full (they still count in `stats()`). */
+  droppedCount(): number {
+    this.flush()
+    return this.#native.droppedCount()
+  }
+
+  /** Buffered events not yet acknowledged by `markSynced`. */
+  unsyncedCount(): number {
+    return this.len()
+  }
+
+  /** Removes and returns every buffered event, oldest first. */
+  drainAll(): AnalyticsEvent[] {
+    this.flush()
+    return decodeEvents(this.#native.drainAll())
+  }
+
+  /** Copies of the buffered events, oldest first; the buffer is unchanged. */
+  snapshotEvents(): AnalyticsEvent[] {
+    this.flush()
+    return decodeEvents(this.#native.snapshotEvents())
+  }
+
+  /** The buffered events not yet acknowledged, oldest first. */
+  unsyncedEvents(): AnalyticsEvent[] {
+    return this.snapshotEvents()
+  }
+
+  /** Acknowledged events leave the buffer. Returns how many of the ids were buffered. */
+  markSynced(eventIds: readonly string[]): number {
+    if (!Array.isArray(eventIds)) throw new TypeError(`eventIds must be an array of strings, got ${describe(eventIds)}`)
+    eventIds.forEach((id, index) => {
+      if (typeof id !== 'string') throw new TypeError(`eventIds[${index}] must be a string, got ${describe(id)}`)
+    })
+    this.flush()
+    return this.#native.markSynced(eventIds as string[])
+  }
+}

@@ -1,0 +1,19 @@
+import { checkCount, describe } from './validate.js'
+
+const MICROS_PER_USD = 1_000_000
+
+export function microsToUsd(micros: number): number {
+  return checkCount('micros', micros) / MICROS_PER_USD
+}
+
+/** Rounded to the nearest microdollar, never negative. */
+export function usdToMicros(usd: number): number {
+  if (typeof usd !== 'number') throw new TypeError(`usd must be a number, got ${describe(usd)}`)
+  if (!Number.isFinite(usd)) throw new RangeError(`usd must be a finite number, got ${describe(usd)}`)
+  return Math.max(0, Math.round(usd * MICROS_PER_USD))
+}
+
+/** Unix time in milliseconds. */
+export function currentTimeMs(): number {
+  return Date.now()
+}

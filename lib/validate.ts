@@ -1,0 +1,49 @@
+// Argument checks shared by the facade. Each message names the argument and shows what it got,
+// and each check runs before anything is recorded, so a refused call changes nothing.
+
+export const MAX_IDENTIFIER_LENGTH = 256
+export const MAX_ERROR_MESSAGE_LENGTH = 4096
+
+export function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value)
+  if (value === null) return 'null'
+  if (Array.isArray(value)) return 'an array'
+  return typeof value === 'object' ? 'an object' : typeof value
+}
+
+/** A non-negative integer that a JavaScript number holds exactly. */
+export function checkCount(name: string, value: unknown): number {
+  if (Number.isSafeInteger(value) && (value as number) >= 0) return value as number
+  if (typeof value !== 'number') throw new TypeError(`${name} must be a number, got ${describe(value)}`)
+  throw new RangeError(`${name} must be a non-negative safe integer, got ${describe(value)}`)
+}
+
+export function checkIntegerInRange(name: string, value: unknown, min: number, max: number): number {
+  if (Number.isInteger(value) && (value as number) >= min && (value as number) <= max) return value as number
+  if (typeof value !== 'number') throw new TypeError(`${name} must be a number, got ${describe(value)}`)
+  throw new RangeError(`${name} must be an integer from ${min} to ${max}, got ${describe(value)}`)
+}
+
+export function checkString(name: string, value: unknown): string {
+  if (typeof value !== 'string') throw new TypeError(`${name} must be a string, got ${describe(value)}`)
+  return value
+}
+
+/** A model name, agent id, provider id or error code: 1 to 256 characters. */
+export function checkIdentifier(name: string, value: unknown): string {
+  const text = checkString(name, value)
+  if (text.length === 0 || text.length > MAX_IDENTIFIER_LENGTH) {
+    throw new RangeError(
+      `${name} must be 1 to ${MAX_IDENTIFIER_LENGTH} characters long, got ${text.length === 0 ? 'an empty string' : `${text.length} characters`}`,
+    )
+  }
+  return text
+}
+
+/** Long error messages are cut, not refused: a router should never lose a failure over its text. */
+export function checkOptionalMessage(name: string, value: unknown): string | undefined {
+  if (value == null) return undefined
+  const text = checkString(name, value)
+  return text.length > MAX_ERROR_MESSAGE_LENGTH ? text.slice(0, MAX_ERROR_MESSAGE_LENGTH) : text
+}

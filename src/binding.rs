@@ -1,0 +1,489 @@
+//! The N-API surface: every `#[napi]` item of the package. It converts, it does not decide:
+//! arguments arrive validated by the TypeScript facade (`lib/`), names arrive as interned
+//! symbol ids, and events leave as flat columns that the facade turns into objects.
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use napi::bindgen_prelude::Float64Array;
+use napi::{Error, Result, Status};
+use napi_derive::napi;
+
+use crate::event::{Event, EventId, FailureDetail, Payload};
+use crate::pricing::{ModelPrice, PricingManager};
+use crate::provider::{infer_provider, Provider};
+use crate::recording::CompletedRequest;
+use crate::stats::ModelStats;
+use crate::store::EventStore;
+use crate::stream::{EventReceiver, Received};
+use crate::symbol::Symbol;
+use crate::{current_time_ms, registry};
+
+fn invalid(message: impl Into<String>) -> Error {
+  Error::new(Status::InvalidArg, message.into())
+}
+
+/// A JS number the facade has checked to be a non-negative safe integer.
+fn count(value: f64) -> u64 {
+  value as u64
+}
+
+fn symbol(id: u32) -> Result<Symbol> {
+  Symbol::from_id(id).ok_or_else(|| invalid(format!("unknown symbol id {id}")))
+}
+
+/// 0 means absent.
+fn optional_symbol(id: u32) -> Result<Option<Symbol>> {
+  if id == 0 { Ok(None) } else { symbol(id).map(Some) }
+}
+
+fn provider(index: u32) -> Result<Provider> {
+  u8::try_from(index).ok().and_then(Provider::from_index).ok_or_else(|| invalid(format!("unknown provider {index}")))
+}
+
+#[napi(js_name = "inferProvider")]
+pub fn infer_provider_name(model: String) -> &'static str {
+  infer_provider(&model).as_str()
+}
+
+#[napi(js_name = "parseProvider")]
+pub fn parse_provider_name(name: String) -> &'static str {
+  Provider::parse(&name).as_str()
+}
+
+#[napi(js_name = "currentTimeMs")]
+pub fn current_time_ms_js() -> f64 {
+  current_time_ms() as f64
+}
+
+/// The symbol id of a name, interning it on first sight.
+#[napi]
+pub fn intern(name: String) -> u32 {
+  Symbol::intern(&name).id()
+}
+
+/// Interned names with ids `fromId..`, so a thread can extend its cache with one call.
+#[napi]
+pub fn symbol_names(from_id: u32) -> Vec<String> {
+  Symbol::names_from(from_id).iter().map(|name| name.to_string()).collect()
+}
+
+#[napi(object)]
+pub struct PriceInfo {
+  pub name: String,
+  pub input_cost_per_token: f64,
+  pub output_cost_per_token: f64,
+  pub input_micros_per_million: f64,
+  pub output_micros_per_million: f64,
+  pub max_output_tokens: Option<f64>,
+}
+
+impl PriceInfo {
+  fn new(name: String, price: &ModelPrice) -> Self {
+    PriceInfo {
+      name,
+      input_cost_per_token: price.input_cost_per_token,
+      output_cost_per_token: price.output_cost_per_token,
+      input_micros_per_million: price.input_micros_per_million as f64,
+      output_micros_per_million: price.output_micros_per_million as f64,
+      max_output_tokens: price.max_output_tokens.map(|tokens| tokens as f64),
+    }
+  }
+}
+
+#[napi]
+pub struct NativePricing {
+  manager: PricingManager,
+}
+
+#[napi]
+impl NativePricing {
+  #[napi(constructor)]
+  pub fn new() -> Self {
+    NativePricing { manager: PricingManager::with_default_table() }
+  }
+
+  #[napi(factory)]
+  pub fn from_json(json: String) -> Result<Self> {
+    PricingManager::from_json(&json)
+      .map(|manager| NativePricing { manager })
+      .map_err(|error| invalid(error.to_string()))
+  }
+
+  #[napi]
+  pub fn load_json(&self, json: String) -> Result<()> {
+    self.manager.load_json(&json).map_err(|error| invalid(error.to_string()))
+  }
+
+  #[napi]
+  pub fn get(&self, model: String) -> Option<PriceInfo> {
+    let price = self.manager.get(&model)?;
+    Some(PriceInfo::new(model, &price))
+  }
+
+  #[napi]
+  pub fn models(&self) -> Vec<String> {
+    self.manager.table().models().into_iter().map(str::to_owned).collect()
+  }
+}
+
+#[napi(js_name = "costMicros")]
+pub fn cost_micros_js(input_per_million: f64, output_per_million: f64, input_tokens: f64, output_tokens: f64) -> f64 {
+  crate::pricing::cost_micros(count(input_per_million), count(output_per_million), count(input_tokens), count(output_tokens))
+    as f64
+}
+
+/// Events as flat columns: `STRIDE` numbers per event (see `EventColumns::push`), their ids
+/// concatenated (36 characters each), and the failure details of failed events.
+#[napi(object)]
+pub struct EventColumns {
+  pub count: u32,
+  pub numbers: Float64Array,
+  pub ids: String,
+  pub error_codes: Vec<Option<String>>,
+  pub error_messages: Vec<Option<String>>,
+}
+
+const STRIDE: usize = 10;
+const NONE: f64 = 0.0;
+
+#[derive(Default)]
+struct ColumnsBuilder {
+  numbers: Vec<f64>,
+  ids: String,
+  error_codes: Vec<Option<String>>,
+  error_messages: Vec<Option<String>>,
+}
+
+impl ColumnsBuilder {
+  fn with_capacity(events: usize) -> Self {
+    ColumnsBuilder {
+      numbers: Vec::with_capacity(events * STRIDE),
+      ids: String::with_capacity(events * 36),
+      ..Default::default()
+    }
+  }
+
+  /// `[type, timestampMs, agent, model, provider, providerId, a, b, c, failure]`: `a, b, c` are
+  /// the type's figures, `failure` indexes the error columns (-1: none).
+  fn push(&mut self, event: &Event) {
+    event.id.write_hyphenated(&mut self.ids);
+    let agent = event.agent.map_or(NONE, |agent| agent.id() as f64);
+    let provider_id = |id: Option<Symbol>| id.map_or(NONE, |id| id.id() as f64);
+    let row: [f64; STRIDE] = match &event.payload {
+      Payload::LlmRequestCompleted { model, provider, provider_id: pid, input_tokens, output_tokens, cost_micros } => [
+        0.0,
+        event.timestamp_ms as f64,
+        agent,
+        model.id() as f64,
+        *provider as u8 as f64,
+        provider_id(*pid),
+        *input_tokens as f64,
+        *output_tokens as f64,
+        *cost_micros as f64,
+        -1.0,
+      ],
+      Payload::LlmRequestFailed { model, provider, provider_id: pid, error } => {
+        let failure = match error {
+          Some(detail) => {
+            self.error_codes.push(detail.code.as_deref().map(str::to_owned));
+            self.error_messages.push(detail.message.as_deref().map(str::to_owned));
+            (self.error_codes.len() - 1) as f64
+          }
+          None => -1.0,
+        };
+        [1.0, event.timestamp_ms as f64, agent, model.id() as f64, *provider as u8 as f64, provider_id(*pid), 0.0, 0.0, 0.0, failure]
+      }
+      Payload::BudgetThresholdReached { threshold_percent, current_spend_micros, budget_micros } => [
+        2.0,
+        event.timestamp_ms as f64,
+        agent,
+        NONE,
+        0.0,
+        NONE,
+        *threshold_percent as f64,
+        *current_spend_micros as f64,
+        *budget_micros as f64,
+        -1.0,
+      ],
+      Payload::RouterStarted { port } => {
+        [3.0, event.timestamp_ms as f64, agent, NONE, 0.0, NONE, *port as f64, 0.0, 0.0, -1.0]
+      }
+      Payload::RouterStopped { total_requests, total_cost_micros } => [
+        4.0,
+        event.timestamp_ms as f64,
+        agent,
+        NONE,
+        0.0,
+        NONE,
+        *total_requests as f64,
+        *total_cost_micros as f64,
+        0.0,
+        -1.0,
+      ],
+    };
+    self.numbers.extend_from_slice(&row);
+  }
+
+  fn build(self) -> EventColumns {
+    EventColumns {
+      count: (self.numbers.len() / STRIDE) as u32,
+      numbers: Float64Array::new(self.numbers),
+      ids: self.ids,
+      error_codes: self.error_codes,
+      error_messages: self.error_messages,
+    }
+  }
+}
+
+fn columns(events: &[Event]) -> EventColumns {
+  let mut builder = ColumnsBuilder::with_capacity(events.len());
+  events.iter().for_each(|event| builder.push(event));
+  builder.build()
+}
+
+/// An event from `record()`, its names already interned (0 = absent) and figures validated.
+#[napi(object)]
+pub struct EventInput {
+  pub kind: u32,
+  pub event_id: Option<String>,
+  pub timestamp_ms: Option<f64>,
+  pub agent: u32,
+  pub model: u32,
+  pub provider: u32,
+  pub provider_id: u32,
+  pub a: f64,
+  pub b: f64,
+  pub c: f64,
+  pub error_code: Option<String>,
+  pub error_message: Option<String>,
+}
+
+impl EventInput {
+  fn into_event(self) -> Result<Event> {
+    let payload = match self.kind {
+      0 => Payload::LlmRequestCompleted {
+        model: symbol(self.model)?,
+        provider: provider(self.provider)?,
+        provider_id: optional_symbol(self.provider_id)?,
+        input_tokens: count(self.a),
+        output_tokens: count(self.b),
+        cost_micros: count(self.c),
+      },
+      1 => Payload::LlmRequestFailed {
+        model: symbol(self.model)?,
+        provider: provider(self.provider)?,
+        provider_id: optional_symbol(self.provider_id)?,
+        error: FailureDetail::new(self.error_code.as_deref(), self.error_message.as_deref()),
+      },
+      2 => Payload::BudgetThresholdReached {
+        threshold_percent: self.a as u8,
+        current_spend_micros: count(self.b),
+        budget_micros: count(self.c),
+      },
+      3 => Payload::RouterStarted { port: self.a as u16 },
+      4 => Payload::RouterStopped { total_requests: count(self.a), total_cost_micros: count(self.b) },
+      kind => return Err(invalid(format!("unknown event kind {kind}"))),
+    };
+    let mut event = Event::new(optional_symbol(self.agent)?, payload);
+    if let Some(text) = self.event_id {
+      event.id = EventId::parse(&text).ok_or_else(|| invalid("eventId must be a UUID"))?;
+    }
+    if let Some(timestamp_ms) = self.timestamp_ms {
+      event.timestamp_ms = count(timestamp_ms);
+    }
+    Ok(event)
+  }
+}
+
+/// Figures as flat columns: `totals` is `[requests, failed, input, output, cost]`; each map is
+/// `[key, requests, input, output, cost]` per entry, keyed by symbol id (providers: their index).
+#[napi(object)]
+pub struct StatsColumns {
+  pub totals: Float64Array,
+  pub by_model: Float64Array,
+  pub by_provider: Float64Array,
+  pub by_agent: Float64Array,
+}
+
+fn stats_rows<K: Copy>(entries: &[(K, ModelStats)], key: impl Fn(K) -> f64) -> Float64Array {
+  let rows = entries.iter().flat_map(|&(name, figures)| {
+    [
+      key(name),
+      figures.request_count as f64,
+      figures.input_tokens as f64,
+      figures.output_tokens as f64,
+      figures.cost_micros as f64,
+    ]
+  });
+  Float64Array::new(rows.collect())
+}
+
+const COMPLETED_STRIDE: usize = 8;
+
+fn completed_request(row: &[f64]) -> Result<CompletedRequest> {
+  let id = |value: f64| value as u32;
+  let (input_tokens, output_tokens) = (count(row[4]), count(row[5]));
+  Ok(CompletedRequest {
+    model: symbol(id(row[0]))?,
+    provider: provider(id(row[1]))?,
+    agent: optional_symbol(id(row[2]))?,
+    provider_id: optional_symbol(id(row[3]))?,
+    input_tokens,
+    output_tokens,
+    cost_micros: crate::pricing::cost_micros(count(row[6]), count(row[7]), input_tokens, output_tokens),
+  })
+}
+
+#[napi]
+pub struct NativeStore {
+  store: Arc<EventStore>,
+  receiver: Mutex<Option<EventReceiver>>,
+}
+
+#[napi]
+impl NativeStore {
+  #[napi(constructor)]
+  pub fn new(capacity: u32) -> Self {
+    NativeStore { store: Arc::new(EventStore::new(capacity as usize)), receiver: Mutex::new(None) }
+  }
+
+  #[napi(factory)]
+  pub fn with_streaming(capacity: u32, channel_size: u32) -> Self {
+    let (store, receiver) = EventStore::with_streaming(capacity as usize, channel_size as usize);
+    NativeStore { store: Arc::new(store), receiver: Mutex::new(Some(receiver)) }
+  }
+
+  #[napi(factory)]
+  pub fn shared(name: String, capacity: Option<u32>) -> Result<Self> {
+    let store = registry::shared(&name, capacity.map(|capacity| capacity as usize))
+      .map_err(|error| invalid(error.to_string()))?;
+    Ok(NativeStore { store, receiver: Mutex::new(None) })
+  }
+
+  #[napi]
+  pub fn remove_shared(name: String) -> bool {
+    registry::remove(&name)
+  }
+
+  /// The receiving end of a streaming store, handed out once.
+  #[napi]
+  pub fn take_receiver(&self) -> Option<NativeReceiver> {
+    let receiver = self.receiver.lock().unwrap_or_else(PoisonError::into_inner).take()?;
+    Some(NativeReceiver { receiver: Arc::new(receiver) })
+  }
+
+  #[napi]
+  pub fn capacity(&self) -> u32 {
+    self.store.capacity() as u32
+  }
+
+  /// The hot path. The facade stages completed requests as `COMPLETED_STRIDE` numbers each —
+  /// `[model, provider, agent, providerId, inputTokens, outputTokens, inputPerMillion,
+  /// outputPerMillion]` — and hands them over in batches, so one N-API call serves many requests.
+  /// Returns how many were buffered.
+  #[napi]
+  pub fn record_completed_batch(&self, staged: &[f64], count: u32) -> Result<u32> {
+    let rows = staged.chunks_exact(COMPLETED_STRIDE).take(count as usize);
+    let requests = rows.map(completed_request).collect::<Result<Vec<_>>>()?;
+    Ok(self.store.record_completed_batch(&requests) as u32)
+  }
+
+  #[napi]
+  pub fn record_event(&self, input: EventInput) -> Result<bool> {
+    Ok(self.store.record(input.into_event()?))
+  }
+
+  #[napi]
+  pub fn record_router_stopped(&self) -> bool {
+    self.store.record_router_stopped()
+  }
+
+  #[napi]
+  pub fn stats(&self) -> StatsColumns {
+    let stats = self.store.stats();
+    StatsColumns {
+      totals: Float64Array::new(vec![
+        stats.total_requests as f64,
+        stats.failed_requests as f64,
+        stats.total_input_tokens as f64,
+        stats.total_output_tokens as f64,
+        stats.total_cost_micros as f64,
+      ]),
+      by_model: stats_rows(&stats.by_model, |model| model.id() as f64),
+      by_provider: stats_rows(&stats.by_provider, |provider| provider as u8 as f64),
+      by_agent: stats_rows(&stats.by_agent, |agent| agent.id() as f64),
+    }
+  }
+
+  #[napi]
+  pub fn len(&self) -> u32 {
+    self.store.len() as u32
+  }
+
+  #[napi]
+  pub fn dropped_count(&self) -> f64 {
+    self.store.dropped_count() as f64
+  }
+
+  #[napi]
+  pub fn snapshot_events(&self) -> EventColumns {
+    columns(&self.store.snapshot_events())
+  }
+
+  #[napi]
+  pub fn drain_all(&self) -> EventColumns {
+    columns(&self.store.drain_all())
+  }
+
+  /// Returns how many of the ids were buffered; ids that are not UUIDs match nothing.
+  #[napi]
+  pub fn mark_synced(&self, event_ids: Vec<String>) -> u32 {
+    let ids: Vec<EventId> = event_ids.iter().filter_map(|text| EventId::parse(text)).collect();
+    self.store.mark_synced(&ids) as u32
+  }
+}
+
+#[napi]
+pub struct NativeReceiver {
+  receiver: Arc<EventReceiver>,
+}
+
+#[napi]
+impl NativeReceiver {
+  /// At most one event, without waiting; `closed` tells whether more can ever arrive.
+  #[napi]
+  pub fn try_recv(&self) -> ReceiveResult {
+    ReceiveResult::from(self.receiver.try_recv())
+  }
+
+  #[napi]
+  pub fn len(&self) -> u32 {
+    self.receiver.len() as u32
+  }
+
+  #[napi]
+  pub fn dropped_count(&self) -> f64 {
+    self.receiver.dropped_count() as f64
+  }
+
+  #[napi]
+  pub fn close(&self) {
+    self.receiver.close();
+  }
+}
+
+#[napi(object)]
+pub struct ReceiveResult {
+  pub events: Option<EventColumns>,
+  pub closed: bool,
+}
+
+impl From<Received> for ReceiveResult {
+  fn from(received: Received) -> Self {
+    match received {
+      Received::Event(event) => ReceiveResult { events: Some(columns(std::slice::from_ref(&event))), closed: false },
+      Received::Empty => ReceiveResult { events: None, closed: false },
+      Received::Closed => ReceiveResult { events: None, closed: true },
+    }
+  }
+}
