@@ -1,0 +1,74 @@
+// Types of the pure-JS comparison store, for the vitest checks of its figures.
+
+export interface LiteLlmEntry {
+  input_cost_per_token?: number | null
+  output_cost_per_token?: number | null
+  max_output_tokens?: number | null
+  max_tokens?: number | null
+}
+export type LiteLlmPrices = Record<string, LiteLlmEntry | unknown>
+export type Provider = 'openai' | 'anthropic' | 'unknown'
+
+export interface Figures {
+  requestCount: number
+  inputTokens: number
+  outputTokens: number
+  costMicros: number
+}
+
+export interface BaselineStats {
+  totalRequests: number
+  failedRequests: number
+  totalInputTokens: number
+  totalOutputTokens: number
+  totalCostMicros: number
+  byModel: Record<string, Figures>
+  byProvider: Record<string, Figures>
+  byAgent: Record<string, Figures>
+}
+
+export interface BaselineEvent {
+  eventId: string
+  timestampMs: number
+  type: 'llm_request_completed'
+  model: string
+  provider: Provider
+  agentId: string | undefined
+  providerId: string | undefined
+  inputTokens: number
+  outputTokens: number
+  costMicros: number
+}
+
+export const MEMO_LIMIT: number
+export const INLINE_PRICES: LiteLlmPrices
+export function loadPricing(): LiteLlmPrices
+export function inferProvider(model: string): Provider
+export function pricePerMillion(pricing: LiteLlmPrices, model: string): [number, number]
+export function costMicros(tokens: number, perMillion: number): number
+export function checkRecordArgs(
+  model: unknown,
+  inputTokens: unknown,
+  outputTokens: unknown,
+  agentId: unknown,
+  providerId: unknown,
+): void
+export function checkPricing(pricing: unknown): void
+
+export class BaselineEventStore {
+  constructor(capacity?: number)
+  capacity(): number
+  len(): number
+  droppedCount(): number
+  recordLlmCompleted(
+    pricing: LiteLlmPrices,
+    model: string,
+    inputTokens: number,
+    outputTokens: number,
+    agentId?: string | null,
+    providerId?: string | null,
+  ): void
+  stats(): BaselineStats
+  snapshotEvents(): BaselineEvent[]
+  drainAll(): BaselineEvent[]
+}

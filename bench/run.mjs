@@ -1,0 +1,82 @@
+// Entry point of `npm run bench`: runs the suites below in one process and reports each SPEC
+// section 8 target as PASS or MISS. Flags: --json (one JSON document on stdout, progress on
+// stderr), --only record,drop,... (suite ids), --rounds N (measured rounds per suite).
+import { spawnSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { cpus } from 'node:os'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { DEFAULT_OPTIONS, formatSuite } from './harness.mjs'
+import { dropSuite, memorySuite, recordSuite, snapshotSuite, statsSuite } from './suites.mjs'
+
+// Every suite run by default, in order. A suite in its own file (see harness.mjs for the shape)
+// joins by being imported and listed here.
+const SUITES = [recordSuite, dropSuite, statsSuite, snapshotSuite, memorySuite]
+
+// The harness collects garbage between samples, which needs --expose-gc; relaunch with it.
+if (typeof globalThis.gc !== 'function') {
+  const self = fileURLToPath(import.meta.url)
+  const child = spawnSync(process.execPath, ['--expose-gc', ...process.execArgv, self, ...process.argv.slice(2)], {
+    stdio: 'inherit',
+  })
+  process.exit(child.status ?? 1)
+}
+
+const { values } = parseArgs({
+  options: {
+    json: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    rounds: { type: 'string' },
+  },
+})
+
+const selected = values.only ? values.only.split(',').map((id) => id.trim()) : SUITES.map((s) => s.id)
+const unknown = selected.filter((id) => !SUITES.some((s) => s.id === id))
+if (unknown.length > 0) {
+  console.error(`unknown suite ${unknown.join(', ')}; suites are ${SUITES.map((s) => s.id).join(', ')}`)
+  process.exit(2)
+}
+const rounds = values.rounds === undefined ? DEFAULT_OPTIONS.rounds : Number(values.rounds)
+if (!Number.isInteger(rounds) || rounds < 1) {
+  console.error(`--rounds must be a positive integer, got ${values.rounds}`)
+  process.exit(2)
+}
+const options = { ...DEFAULT_OPTIONS, rounds }
+
+const NATIVE_ENTRY = new URL('../dist/index.cjs', import.meta.url)
+const native = existsSync(NATIVE_ENTRY) ? createRequire(import.meta.url)(fileURLToPath(NATIVE_ENTRY)) : null
+
+// Human-readable output goes to stdout unless --json claims it.
+const say = values.json ? (text) => process.stderr.write(text) : (text) => process.stdout.write(text)
+say(`iron-runtime-analytics benchmark: Node ${process.version}, ${cpus().length} cores, ${cpus()[0]?.model ?? 'unknown CPU'}\n`)
+if (!native) say('ours: native build not found, run npm run build\n')
+
+const results = []
+for (const suite of SUITES.filter((s) => selected.includes(s.id))) {
+  say(values.json ? `running ${suite.id}\n` : '\n')
+  const result = await suite.run({ native, options })
+  results.push(result)
+  if (!values.json) say(formatSuite(result))
+}
+
+const targets = results.flatMap((r) => r.targets)
+const summary = {
+  pass: targets.filter((t) => t.pass === true).length,
+  miss: targets.filter((t) => t.pass === false).length,
+  notMeasured: targets.filter((t) => t.pass === null).length,
+}
+if (values.json) {
+  const report = {
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    cpus: cpus().length,
+    native: native !== null,
+    options,
+    summary,
+    suites: results,
+  }
+  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`)
+} else {
+  say(`\ntargets: ${summary.pass} PASS, ${summary.miss} MISS, ${summary.notMeasured} not measured\n`)
+}

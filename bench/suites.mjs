@@ -1,0 +1,273 @@
+// The core suites: each pits our package against the pure-JS store (and, where it applies,
+// prom-client) on the same arguments, and checks the figures of SPEC section 8.
+import { execFileSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { ARG_MASK, ARGS, TWENTY_MODELS, generateArgs } from './args.mjs'
+import { BaselineEventStore, loadPricing } from './baseline.mjs'
+import { measure, missingRow, target } from './harness.mjs'
+import { PromRecorder } from './prom.mjs'
+
+export const OURS = 'ours (native)'
+export const PURE_JS = 'pure JS'
+const PROM = 'prom-client'
+const CAPACITY = 10_000
+const MEMORY_RUNS = 3
+
+// Our package prices from the very table the pure-JS contenders read, so costs agree to the micro.
+function nativePricing(native, prices) {
+  return native.PricingManager.fromJson(JSON.stringify(prices))
+}
+
+function fill(store, pricing, args, count) {
+  for (let i = 0; i < count; i++) {
+    const a = args[i % args.length]
+    store.recordLlmCompleted(pricing, a.model, a.inputTokens, a.outputTokens, a.agentId, a.providerId)
+  }
+}
+
+// Compares the figures both stores hold after the same calls, so a fast but wrong native result
+// cannot pass unnoticed.
+function agreement(native, prices) {
+  const ours = new native.EventStore(CAPACITY)
+  const pure = new BaselineEventStore(CAPACITY)
+  fill(ours, nativePricing(native, prices), ARGS, ARGS.length)
+  fill(pure, prices, ARGS, ARGS.length)
+  const a = ours.stats()
+  const b = pure.stats()
+  const totals = ['totalRequests', 'totalInputTokens', 'totalOutputTokens', 'totalCostMicros']
+  const differing = totals.filter((key) => a[key] !== b[key])
+  for (const [name, group] of [['byModel', b.byModel], ['byProvider', b.byProvider], ['byAgent', b.byAgent]]) {
+    for (const key of Object.keys(group)) {
+      if (a[name][key]?.costMicros !== group[key].costMicros) differing.push(`${name}[${key}]`)
+    }
+    if (Object.keys(a[name]).length !== Object.keys(group).length) differing.push(`${name} keys`)
+  }
+  return differing.length === 0
+    ? `ours and pure JS agree on totals and per-model/provider/agent costs over ${ARGS.length} calls`
+    : `WARNING: ours and pure JS disagree on ${differing.join(', ')}`
+}
+
+export const recordSuite = {
+  id: 'record',
+  title: 'recordLlmCompleted, rotating arguments, buffer of 10,000 drained between batches',
+  async run({ native, options }) {
+    const prices = loadPricing()
+    const contenders = []
+    {
+      const store = new BaselineEventStore(CAPACITY)
+      let i = 0
+      contenders.push({
+        name: PURE_JS,
+        batch: CAPACITY,
+        reset: () => store.drainAll(),
+        run(n) {
+          for (let k = 0; k < n; k++) {
+            const a = ARGS[i]
+            i = (i + 1) & ARG_MASK
+            store.recordLlmCompleted(prices, a.model, a.inputTokens, a.outputTokens, a.agentId, a.providerId)
+          }
+        },
+      })
+    }
+    {
+      const recorder = new PromRecorder()
+      let i = 0
+      contenders.push({
+        name: PROM,
+        run(n) {
+          for (let k = 0; k < n; k++) {
+            const a = ARGS[i]
+            i = (i + 1) & ARG_MASK
+            recorder.recordLlmCompleted(prices, a.model, a.inputTokens, a.outputTokens, a.agentId, a.providerId)
+          }
+        },
+      })
+    }
+    if (native) {
+      const pricing = nativePricing(native, prices)
+      const store = new native.EventStore(CAPACITY)
+      let i = 0
+      contenders.push({
+        name: OURS,
+        batch: CAPACITY,
+        reset: () => store.drainAll(),
+        run(n) {
+          for (let k = 0; k < n; k++) {
+            const a = ARGS[i]
+            i = (i + 1) & ARG_MASK
+            store.recordLlmCompleted(pricing, a.model, a.inputTokens, a.outputTokens, a.agentId, a.providerId)
+          }
+        },
+      })
+    }
+    const rows = measure(contenders, options, PURE_JS)
+    const ours = rows.find((r) => r.name === OURS)
+    if (!ours) rows.push(missingRow(OURS))
+    return {
+      id: this.id,
+      title: this.title,
+      unit: 'ns',
+      rows,
+      targets: [target('recordLlmCompleted, ours / pure JS', ours ? ours.ratio : null, 0.5, 'x')],
+      notes: native ? [agreement(native, prices)] : [],
+    }
+  },
+}
+
+export const dropSuite = {
+  id: 'drop',
+  title: 'recordLlmCompleted into a full buffer (capacity 1): the drop path',
+  async run({ native, options }) {
+    const prices = loadPricing()
+    const contenders = []
+    {
+      const store = new BaselineEventStore(1)
+      fill(store, prices, ARGS, 1)
+      let i = 0
+      contenders.push({
+        name: PURE_JS,
+        run(n) {
+          for (let k = 0; k < n; k++) {
+            const a = ARGS[i]
+            i = (i + 1) & ARG_MASK
+            store.recordLlmCompleted(prices, a.model, a.inputTokens, a.outputTokens, a.agentId, a.providerId)
+          }
+        },
+      })
+    }
+    if (native) {
+      const pricing = nativePricing(native, prices)
+      const store = new native.EventStore(1)
+      fill(store, pricing, ARGS, 1)
+      let i = 0
+      contenders.push({
+        name: OURS,
+        run(n) {
+          for (let k = 0; k < n; k++) {
+            const a = ARGS[i]
+            i = (i + 1) & ARG_MASK
+            store.recordLlmCompleted(pricing, a.model, a.inputTokens, a.outputTokens, a.agentId, a.providerId)
+          }
+        },
+      })
+    }
+    const rows = measure(contenders, options, PURE_JS)
+    const ours = rows.find((r) => r.name === OURS)
+    if (!ours) rows.push(missingRow(OURS))
+    return {
+      id: this.id,
+      title: this.title,
+      unit: 'ns',
+      rows,
+      targets: [target('drop path, ours', ours ? ours.median : null, 60, 'ns')],
+      notes: [],
+    }
+  },
+}
+
+export const statsSuite = {
+  id: 'stats',
+  title: 'stats() with 20 models and 64 agents',
+  async run({ native, options }) {
+    const prices = loadPricing()
+    const args = generateArgs({ models: TWENTY_MODELS })
+    const contenders = []
+    {
+      const store = new BaselineEventStore(CAPACITY)
+      fill(store, prices, args, args.length)
+      contenders.push({
+        name: PURE_JS,
+        run(n) {
+          for (let k = 0; k < n; k++) store.stats()
+        },
+      })
+    }
+    if (native) {
+      const store = new native.EventStore(CAPACITY)
+      fill(store, nativePricing(native, prices), args, args.length)
+      contenders.push({
+        name: OURS,
+        run(n) {
+          for (let k = 0; k < n; k++) store.stats()
+        },
+      })
+    }
+    const rows = measure(contenders, options, PURE_JS)
+    if (!native) rows.push(missingRow(OURS))
+    return { id: this.id, title: this.title, unit: 'ns', rows, targets: [], notes: [] }
+  },
+}
+
+export const snapshotSuite = {
+  id: 'snapshot',
+  title: 'snapshotEvents() of 10,000 buffered events',
+  async run({ native, options }) {
+    const prices = loadPricing()
+    const contenders = []
+    {
+      const store = new BaselineEventStore(CAPACITY)
+      fill(store, prices, ARGS, CAPACITY)
+      contenders.push({
+        name: PURE_JS,
+        run(n) {
+          for (let k = 0; k < n; k++) store.snapshotEvents()
+        },
+      })
+    }
+    if (native) {
+      const store = new native.EventStore(CAPACITY)
+      fill(store, nativePricing(native, prices), ARGS, CAPACITY)
+      contenders.push({
+        name: OURS,
+        run(n) {
+          for (let k = 0; k < n; k++) store.snapshotEvents()
+        },
+      })
+    }
+    const rows = measure(contenders, options, PURE_JS)
+    if (!native) rows.push(missingRow(OURS))
+    return { id: this.id, title: this.title, unit: 'ns', rows, targets: [], notes: [] }
+  },
+}
+
+const MEMORY_CHILD = fileURLToPath(new URL('./memory-child.mjs', import.meta.url))
+
+function memoryRun(contender) {
+  const out = execFileSync(process.execPath, ['--expose-gc', MEMORY_CHILD, contender], { encoding: 'utf8' })
+  return JSON.parse(out)
+}
+
+function summarise(name, runs, key) {
+  const sorted = runs.map((r) => r[key] / 2 ** 20).sort((a, b) => a - b)
+  return { name, median: sorted[sorted.length >> 1], min: sorted[0], max: sorted.at(-1) }
+}
+
+export const memorySuite = {
+  id: 'memory',
+  title: 'resident memory of 10,000 buffered events (fresh child process each run)',
+  async run({ native }) {
+    const names = native ? [PURE_JS, OURS] : [PURE_JS]
+    const runs = new Map(names.map((name) => [name, []]))
+    // Alternating runs, so a machine-wide memory trend does not favour one contender.
+    for (let run = 0; run < MEMORY_RUNS; run++) {
+      for (const name of names) runs.get(name).push(memoryRun(name === OURS ? 'ours' : 'baseline'))
+    }
+    const rows = names.map((name) => summarise(name, runs.get(name), 'rss'))
+    const base = rows[0]
+    for (const row of rows) row.ratio = row.median / base.median
+    const ours = rows.find((r) => r.name === OURS)
+    if (!ours) rows.push(missingRow(OURS))
+    const notes = names.map((name) => {
+      const heap = summarise(name, runs.get(name), 'heap')
+      return `${name}: JS heap and external memory grew by ${heap.median.toFixed(2)} MiB (median)`
+    })
+    return {
+      id: this.id,
+      title: this.title,
+      unit: 'MiB',
+      rows,
+      targets: [target('10,000 buffered events, ours', ours ? ours.median : null, 1.5, 'MiB')],
+      notes,
+    }
+  },
+}
