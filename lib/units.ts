@@ -10,7 +10,11 @@ export function microsToUsd(micros: number): number {
 export function usdToMicros(usd: number): number {
   if (typeof usd !== 'number') throw new TypeError(`usd must be a number, got ${describe(usd)}`)
   if (!Number.isFinite(usd)) throw new RangeError(`usd must be a finite number, got ${describe(usd)}`)
-  return Math.max(0, Math.round(usd * MICROS_PER_USD))
+  const micros = Math.max(0, Math.round(usd * MICROS_PER_USD))
+  if (micros > Number.MAX_SAFE_INTEGER) {
+    throw new RangeError(`usd must be at most ${Number.MAX_SAFE_INTEGER / MICROS_PER_USD} to convert exactly, got ${describe(usd)}`)
+  }
+  return micros
 }
 
 /** Unix time in milliseconds. */

@@ -45,5 +45,9 @@ export function checkIdentifier(name: string, value: unknown): string {
 export function checkOptionalMessage(name: string, value: unknown): string | undefined {
   if (value == null) return undefined
   const text = checkString(name, value)
-  return text.length > MAX_ERROR_MESSAGE_LENGTH ? text.slice(0, MAX_ERROR_MESSAGE_LENGTH) : text
+  if (text.length <= MAX_ERROR_MESSAGE_LENGTH) return text
+  // Never keep half of a surrogate pair: the cut stays a prefix of the original characters.
+  const last = text.charCodeAt(MAX_ERROR_MESSAGE_LENGTH - 1)
+  const cut = last >= 0xd800 && last <= 0xdbff ? MAX_ERROR_MESSAGE_LENGTH - 1 : MAX_ERROR_MESSAGE_LENGTH
+  return text.slice(0, cut)
 }
