@@ -5,6 +5,8 @@ export { ComputedStats, ModelStats } from './stats.js'
 export { Provider, inferProvider, parseProvider } from './provider.js'
 export { currentTimeMs, microsToUsd, usdToMicros } from './units.js'
 export { toProtocol012 } from './protocol012.js'
+export { SyncClient, SyncConfig } from './sync/index.js'
+export type { SyncHandle, SyncMetrics } from './sync/index.js'
 export type { Protocol012Request } from './protocol012.js'
 export type {
   AnalyticsEvent,

@@ -1,0 +1,132 @@
+// SyncConfig: where and how the sync client sends events.
+import { checkIntegerInRange, checkString } from '../validate.js'
+
+const MAX_TIMER_MS = 2_147_483_647
+
+// Inclusive ranges of the numeric settings. Timer-driven ones stop at what setTimeout accepts.
+const RANGES = {
+  syncInterval: [1, Number.MAX_SAFE_INTEGER],
+  batchThreshold: [1, Number.MAX_SAFE_INTEGER],
+  timeout: [1, MAX_TIMER_MS],
+  maxEventsPerMinute: [0, Number.MAX_SAFE_INTEGER],
+  maxConcurrency: [1, 1024],
+  retryDelay: [1, MAX_TIMER_MS],
+  maxRetryDelay: [1, MAX_TIMER_MS],
+} as const
+
+type NumericSetting = keyof typeof RANGES
+
+function checked(name: NumericSetting, value: unknown): number {
+  const [min, max] = RANGES[name]
+  return checkIntegerInRange(name, value, min, max)
+}
+
+function serverUrlOf(value: unknown): string {
+  const text = checkString('serverUrl', value)
+  if (text === '') return text
+  // The value itself is not shown: a URL may carry credentials, or be a token pasted in the wrong place.
+  const protocol = URL.canParse(text) ? new URL(text).protocol : undefined
+  if (protocol !== 'http:' && protocol !== 'https:') {
+    throw new TypeError(`serverUrl must be an http or https URL or '', got ${protocol ? `a ${protocol} URL` : 'a string that is not a URL'}`)
+  }
+  return text
+}
+
+/**
+ * Settings of a SyncClient. Fields may be set directly or through the chainable `with*` methods;
+ * either way SyncClient checks them again when it starts. `icToken` is kept in a private field
+ * behind an accessor, so logging or serialising a config never shows it.
+ */
+export class SyncConfig {
+  /** Base URL of the Control API; events go to `{serverUrl}/api/v1/analytics/events`. '' = sync disabled. */
+  serverUrl: string
+  /** ms between rounds. */
+  syncInterval = 30_000
+  /** A round starts within 250 ms of this many events waiting, between ticks. */
+  batchThreshold = 10
+  /** ms allowed per HTTP request, and for stop() to flush. */
+  timeout = 30_000
+  /** At most this many events sent in any minute; 0 = unpaced. The protocol allows 1000. */
+  maxEventsPerMinute = 1000
+  /** At most this many requests in flight at once. */
+  maxConcurrency = 4
+  /** ms of the first backoff after a failure; it doubles with each failure in a row. */
+  retryDelay = 1000
+  /** ms the backoff never exceeds (a server's Retry-After is honoured even when longer). */
+  maxRetryDelay = 60_000
+  /** File where stop() leaves the events it could not deliver, for the next start(). */
+  spoolPath: string | undefined = undefined
+  #icToken = ''
+
+  constructor(serverUrl: string, icToken: string) {
+    this.serverUrl = serverUrlOf(serverUrl)
+    this.icToken = icToken
+  }
+
+  /** The IC token of the agent; it never appears in an error, a log line or a metric. */
+  get icToken(): string {
+    return this.#icToken
+  }
+
+  set icToken(value: string) {
+    // Only the type is described: a wrong value may still be a credential.
+    if (typeof value !== 'string') throw new TypeError(`icToken must be a string, got ${value === null ? 'null' : typeof value}`)
+    this.#icToken = value
+  }
+
+  withInterval(ms: number): this {
+    this.syncInterval = checked('syncInterval', ms)
+    return this
+  }
+
+  withBatchThreshold(n: number): this {
+    this.batchThreshold = checked('batchThreshold', n)
+    return this
+  }
+
+  withTimeout(ms: number): this {
+    this.timeout = checked('timeout', ms)
+    return this
+  }
+
+  withMaxEventsPerMinute(n: number): this {
+    this.maxEventsPerMinute = checked('maxEventsPerMinute', n)
+    return this
+  }
+
+  withMaxConcurrency(n: number): this {
+    this.maxConcurrency = checked('maxConcurrency', n)
+    return this
+  }
+
+  withRetryDelay(ms: number): this {
+    this.retryDelay = checked('retryDelay', ms)
+    return this
+  }
+
+  withMaxRetryDelay(ms: number): this {
+    this.maxRetryDelay = checked('maxRetryDelay', ms)
+    return this
+  }
+
+  withSpoolPath(path: string): this {
+    this.spoolPath = spoolPathOf(path)
+    return this
+  }
+}
+
+function spoolPathOf(value: unknown): string | undefined {
+  if (value == null) return undefined
+  if (checkString('spoolPath', value) === '') throw new RangeError('spoolPath must not be empty')
+  return value as string
+}
+
+/** The settings a client runs with, checked; a config changed afterwards affects the next start(). */
+export type Settings = Record<NumericSetting, number> & { serverUrl: string; spoolPath: string | undefined }
+
+export function settingsOf(config: SyncConfig): Settings {
+  const numbers = Object.fromEntries(
+    (Object.keys(RANGES) as NumericSetting[]).map((name) => [name, checked(name, config[name])]),
+  ) as Record<NumericSetting, number>
+  return { ...numbers, serverUrl: serverUrlOf(config.serverUrl), spoolPath: spoolPathOf(config.spoolPath) }
+}

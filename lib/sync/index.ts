@@ -1,0 +1,2 @@
+export { SyncConfig } from './config.js'
+export { SyncClient, type SyncHandle, type SyncMetrics } from './client.js'
