@@ -1,0 +1,348 @@
+// An LLM router in plain Node.js (node:http, no framework) that records every request it proxies
+// with iron-runtime-analytics and syncs the events to a Control API. Copy it and adapt the routes.
+//
+//   node examples/router/router.mjs --config examples/router/config.example.json
+//
+// Clients call it as they would call the provider: POST /v1/chat/completions (OpenAI format) or
+// POST /v1/messages (Anthropic format), with an `x-agent-id` header naming a configured agent.
+// The model picks the route: gpt-*, o1-*, o3-*, chatgpt-* go to the `openai` route, claude-* to
+// the `anthropic` route, anything else to the `unknown` route (a self-hosted OpenAI-compatible
+// server, say). GET /stats answers the live figures as JSON.
+//
+// Each agent has its own EventStore and SyncClient: the Control API attributes an event to the
+// agent whose IC token sent it, so an agent's events must travel under that agent's token.
+import { readFileSync } from 'node:fs'
+import http from 'node:http'
+import https from 'node:https'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { EventStore, PricingManager, SyncClient, SyncConfig, inferProvider, microsToUsd, usdToMicros } from 'iron-runtime-analytics'
+
+const FORMAT_PATHS = { openai: '/v1/chat/completions', anthropic: '/v1/messages' }
+const PATH_FORMATS = { '/v1/chat/completions': 'openai', '/v1/messages': 'anthropic' }
+const AGENT_HEADER = 'x-agent-id'
+const BUDGET_THRESHOLDS = [50, 80, 100]
+const MAX_BODY_BYTES = 10 * 1024 * 1024
+// The library refuses longer identifiers; the router answers 400 instead of recording nothing.
+const MAX_MODEL_LENGTH = 256
+const LLM_EVENTS = new Set(['llm_request_completed', 'llm_request_failed'])
+
+/**
+ * @typedef {object} Route
+ * @property {string} url          the provider endpoint, e.g. https://api.openai.com/v1/chat/completions
+ * @property {'openai' | 'anthropic'} format  the wire format it speaks
+ * @property {string} providerId   recorded with each event: which upstream account served it
+ * @property {string} [apiKeyEnv]  environment variable holding the provider key, if it needs one
+ *
+ * @typedef {object} RouterConfig
+ * @property {number} [port]                 default 8080; 0 picks a free port
+ * @property {string} [host]                 default 127.0.0.1
+ * @property {{ openai?: Route, anthropic?: Route, unknown?: Route }} routes  by the provider of the model
+ * @property {Record<string, { icToken: string, budgetUsd?: number }>} agents  agent id -> IC token and budget
+ * @property {object} [sync]                 the Control API; without `url` nothing is synced
+ * @property {string} [sync.url]
+ * @property {number} [sync.intervalMs]          default 30_000
+ * @property {number} [sync.batchThreshold]      default 10
+ * @property {number} [sync.timeoutMs]           per request and for the flush at stop; default 30_000
+ * @property {number} [sync.maxEventsPerMinute]  per agent; default 1000, the protocol's limit
+ * @property {number} [sync.retryDelayMs]        first backoff after a failure; default 1000
+ * @property {string} [sync.spoolDir]            where stop leaves undelivered events, one file per agent
+ * @property {number} [upstreamTimeoutMs]    default 120_000
+ * @property {number} [bufferCapacity]       buffered events per agent; default 10_000
+ * @property {string} [pricingFile]          a LiteLLM-format price table; default: the package's own
+ */
+
+/** Starts the router; resolves once it listens. */
+export async function startRouter(config) {
+  const pricing = config.pricingFile ? PricingManager.fromJson(readFileSync(config.pricingFile, 'utf8')) : new PricingManager()
+  const routes = Object.fromEntries(Object.entries(config.routes ?? {}).map(([provider, route]) => [provider, prepareRoute(route)]))
+  const lanes = new Map(Object.entries(config.agents ?? {}).map(([id, agent]) => [id, createLane(id, agent, config)]))
+  const upstreamTimeoutMs = config.upstreamTimeoutMs ?? 120_000
+  const startedAt = Date.now()
+
+  const server = http.createServer((req, res) => {
+    handle(req, res).catch((error) => {
+      if (!res.headersSent) sendError(res, 'openai', 500, `router error: ${error.message}`)
+      else res.destroy()
+    })
+  })
+
+  async function handle(req, res) {
+    const path = req.url.split('?')[0]
+    if (path === '/stats' && req.method === 'GET') return sendJson(res, 200, stats())
+    const format = PATH_FORMATS[path]
+    if (format === undefined) return sendError(res, 'openai', 404, `no such endpoint: ${req.method} ${path}`)
+    if (req.method !== 'POST') return sendError(res, format, 405, `${path} takes POST`)
+    const lane = lanes.get(req.headers[AGENT_HEADER])
+    if (lane === undefined) return sendError(res, format, 401, `unknown agent: send a configured agent id in the ${AGENT_HEADER} header`)
+
+    const body = await readBody(req)
+    if (body === undefined) return sendError(res, format, 413, `request body over ${MAX_BODY_BYTES} bytes`)
+    const request = parseJson(body)
+    const model = request?.model
+    if (typeof model !== 'string' || model.length === 0 || model.length > MAX_MODEL_LENGTH) {
+      return sendError(res, format, 400, `the body must be a JSON object whose model is a string of 1 to ${MAX_MODEL_LENGTH} characters`)
+    }
+    // A streamed answer carries its usage in its last events, which this router does not parse.
+    if (request.stream === true) return sendError(res, format, 400, 'streaming is not supported by this router')
+    const provider = inferProvider(model)
+    const route = routes[provider]
+    if (route === undefined) return sendError(res, format, 404, `no route for model ${model} (provider ${provider})`)
+    if (route.format !== format) return sendError(res, format, 400, `model ${model} is served at POST ${FORMAT_PATHS[route.format]}`)
+
+    let answer
+    try {
+      answer = await forward(route, body, upstreamTimeoutMs)
+    } catch (error) {
+      const status = error.code === 'ETIMEDOUT' ? 504 : 502
+      const message = `upstream ${route.providerId} unreachable: ${error.code ?? error.message}`
+      lane.store.recordLlmFailed(model, lane.id, route.providerId, String(status), message)
+      return sendError(res, format, status, message)
+    }
+
+    const reply = parseJson(answer.body)
+    if (answer.status >= 200 && answer.status < 300) {
+      const [inputTokens, outputTokens] = tokensOf(route.format, reply?.usage)
+      lane.store.recordLlmCompleted(pricing, model, inputTokens, outputTokens, lane.id, route.providerId)
+      checkBudget(lane)
+    } else {
+      const message = typeof reply?.error?.message === 'string' ? reply.error.message : `HTTP ${answer.status}`
+      lane.store.recordLlmFailed(model, lane.id, route.providerId, String(answer.status), message)
+    }
+    // The client gets the provider's answer as it came, Retry-After included.
+    const headers = { 'content-type': answer.headers['content-type'] ?? 'application/json' }
+    if (answer.headers['retry-after'] !== undefined) headers['retry-after'] = answer.headers['retry-after']
+    res.writeHead(answer.status, headers)
+    res.end(answer.body)
+  }
+
+  /** Records each budget threshold the agent's spend has reached, once per threshold. */
+  function checkBudget(lane) {
+    if (lane.budgetMicros === 0) return
+    const spent = lane.store.stats().totalCostMicros
+    while (lane.reached.length < BUDGET_THRESHOLDS.length) {
+      const threshold = BUDGET_THRESHOLDS[lane.reached.length]
+      if (spent * 100 < lane.budgetMicros * threshold) break
+      lane.store.recordBudgetThreshold(threshold, spent, lane.budgetMicros, lane.id)
+      lane.reached.push(threshold)
+    }
+  }
+
+  /** The figures of every agent's store, added up, and each agent's own. */
+  function stats() {
+    const totals = { requests: 0, failed: 0, inputTokens: 0, outputTokens: 0, costMicros: 0 }
+    // No prototype: any model or agent name, even __proto__, is a plain key.
+    const byModel = Object.create(null)
+    const byProvider = Object.create(null)
+    const byAgent = Object.create(null)
+    for (const lane of lanes.values()) {
+      const figures = lane.store.stats()
+      totals.requests += figures.totalRequests
+      totals.failed += figures.failedRequests
+      totals.inputTokens += figures.totalInputTokens
+      totals.outputTokens += figures.totalOutputTokens
+      totals.costMicros += figures.totalCostMicros
+      addInto(byModel, figures.byModel)
+      addInto(byProvider, figures.byProvider)
+      byAgent[lane.id] = {
+        requests: figures.totalRequests,
+        failed: figures.failedRequests,
+        inputTokens: figures.totalInputTokens,
+        outputTokens: figures.totalOutputTokens,
+        costMicros: figures.totalCostMicros,
+        costUsd: figures.totalCostUsd(),
+        budgetMicros: lane.budgetMicros,
+        thresholdsReached: [...lane.reached],
+        buffered: lane.store.len(),
+        dropped: lane.store.droppedCount(),
+        awaitingSync: lane.store.unsyncedEvents().filter((event) => LLM_EVENTS.has(event.type)).length,
+        sync: lane.client.metrics(),
+      }
+    }
+    return {
+      uptimeMs: Date.now() - startedAt,
+      totals: { ...totals, costUsd: microsToUsd(totals.costMicros) },
+      byModel,
+      byProvider,
+      byAgent,
+    }
+  }
+
+  await new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(config.port ?? 8080, config.host ?? '127.0.0.1', () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  const { port } = server.address()
+  for (const lane of lanes.values()) {
+    lane.store.recordRouterStarted(port)
+    lane.handle = lane.client.start()
+  }
+
+  let closing
+  return {
+    url: `http://${config.host ?? '127.0.0.1'}:${port}`,
+    port,
+    stats,
+    /**
+     * The events still in the agents' buffers: LLM events not delivered yet, and the lifecycle and
+     * budget events, which Protocol 012 does not carry and which therefore stay.
+     */
+    bufferedEvents() {
+      return [...lanes.values()].flatMap((lane) => lane.store.snapshotEvents())
+    },
+    /**
+     * Graceful stop: no new connections, requests in progress finish and are recorded, each
+     * agent's store records router_stopped, and each sync client flushes before it stops.
+     */
+    close() {
+      closing ??= (async () => {
+        await new Promise((resolve) => server.close(resolve))
+        for (const lane of lanes.values()) lane.store.recordRouterStopped()
+        await Promise.all([...lanes.values()].map((lane) => lane.handle.stop()))
+        for (const route of Object.values(routes)) route.agent.destroy()
+      })()
+      return closing
+    },
+  }
+}
+
+function createLane(id, agent, config) {
+  const store = new EventStore(config.bufferCapacity ?? 10_000)
+  const sync = config.sync ?? {}
+  const syncConfig = new SyncConfig(sync.url ?? '', agent.icToken)
+  if (sync.intervalMs !== undefined) syncConfig.withInterval(sync.intervalMs)
+  if (sync.batchThreshold !== undefined) syncConfig.withBatchThreshold(sync.batchThreshold)
+  if (sync.timeoutMs !== undefined) syncConfig.withTimeout(sync.timeoutMs)
+  if (sync.maxEventsPerMinute !== undefined) syncConfig.withMaxEventsPerMinute(sync.maxEventsPerMinute)
+  if (sync.retryDelayMs !== undefined) syncConfig.withRetryDelay(sync.retryDelayMs)
+  if (sync.spoolDir !== undefined) syncConfig.withSpoolPath(join(sync.spoolDir, `${encodeURIComponent(id)}.spool.json`))
+  return {
+    id,
+    store,
+    client: new SyncClient(store, syncConfig),
+    handle: undefined,
+    budgetMicros: agent.budgetUsd === undefined ? 0 : usdToMicros(agent.budgetUsd),
+    reached: [],
+  }
+}
+
+function prepareRoute(route) {
+  const target = new URL(route.url)
+  const secure = target.protocol === 'https:'
+  const key = route.apiKeyEnv ? process.env[route.apiKeyEnv] : undefined
+  const headers = { 'content-type': 'application/json', accept: 'application/json' }
+  if (route.format === 'anthropic') {
+    headers['anthropic-version'] = '2023-06-01'
+    if (key) headers['x-api-key'] = key
+  } else if (key) {
+    headers.authorization = `Bearer ${key}`
+  }
+  const agentOptions = { keepAlive: true }
+  return {
+    ...route,
+    target,
+    headers,
+    request: secure ? https.request : http.request,
+    agent: secure ? new https.Agent(agentOptions) : new http.Agent(agentOptions),
+  }
+}
+
+/** POSTs the client's body unchanged to the route; resolves with the whole answer. */
+function forward(route, body, timeoutMs) {
+  return new Promise((resolve, reject) => {
+    const req = route.request(route.target, {
+      method: 'POST',
+      agent: route.agent,
+      headers: { ...route.headers, 'content-length': body.length },
+    })
+    const timer = setTimeout(() => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })), timeoutMs)
+    req.on('response', (res) => {
+      const chunks = []
+      res.on('data', (chunk) => chunks.push(chunk))
+      res.on('end', () => {
+        clearTimeout(timer)
+        resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) })
+      })
+      res.on('error', (error) => {
+        clearTimeout(timer)
+        reject(error)
+      })
+    })
+    req.on('error', (error) => {
+      clearTimeout(timer)
+      reject(error)
+    })
+    req.end(body)
+  })
+}
+
+/** Input and output tokens from a provider's usage block; a missing figure counts as 0. */
+function tokensOf(format, usage) {
+  const count = (value) => (Number.isSafeInteger(value) && value >= 0 ? value : 0)
+  return format === 'anthropic'
+    ? [count(usage?.input_tokens), count(usage?.output_tokens)]
+    : [count(usage?.prompt_tokens), count(usage?.completion_tokens)]
+}
+
+function parseJson(buffer) {
+  try {
+    return JSON.parse(buffer)
+  } catch {
+    return undefined
+  }
+}
+
+function addInto(target, figures) {
+  for (const [key, row] of Object.entries(figures)) {
+    const sum = (target[key] ??= { requests: 0, inputTokens: 0, outputTokens: 0, costMicros: 0 })
+    sum.requests += row.requestCount
+    sum.inputTokens += row.inputTokens
+    sum.outputTokens += row.outputTokens
+    sum.costMicros += row.costMicros
+  }
+}
+
+/** Resolves with the body, or undefined when it is over the limit. */
+function readBody(req) {
+  return new Promise((resolve, reject) => {
+    const chunks = []
+    let size = 0
+    req.on('data', (chunk) => {
+      size += chunk.length
+      if (size <= MAX_BODY_BYTES) chunks.push(chunk)
+    })
+    req.on('end', () => resolve(size > MAX_BODY_BYTES ? undefined : Buffer.concat(chunks)))
+    req.on('error', reject)
+  })
+}
+
+function sendJson(res, status, body) {
+  res.writeHead(status, { 'content-type': 'application/json' })
+  res.end(JSON.stringify(body))
+}
+
+/** The router's own errors, in the shape the client's SDK expects for its endpoint. */
+function sendError(res, format, status, message) {
+  const type = status >= 500 ? 'api_error' : 'invalid_request_error'
+  sendJson(res, status, format === 'anthropic' ? { type: 'error', error: { type, message } } : { error: { message, type, param: null, code: null } })
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const at = process.argv.indexOf('--config')
+  if (at === -1 || process.argv[at + 1] === undefined) {
+    process.stderr.write('usage: node examples/router/router.mjs --config router.json\n')
+    process.exit(2)
+  }
+  const router = await startRouter(JSON.parse(readFileSync(process.argv[at + 1], 'utf8')))
+  process.stdout.write(`router listening on ${router.url}\n`)
+  const shutdown = async () => {
+    await router.close()
+    process.stdout.write(`${JSON.stringify(router.stats().totals)}\n`)
+    process.exit(0)
+  }
+  process.once('SIGINT', shutdown)
+  process.once('SIGTERM', shutdown)
+}
