@@ -23,21 +23,35 @@ export declare class NativeReceiver {
   len(): number
   droppedCount(): number
   close(): void
+  /**
+   * Registers `wake`, which this thread's event loop calls after `arm()` once an event is
+   * waiting or the stream is over.
+   */
+  setWaker(wake: () => void): void
+  /**
+   * Asks for one call of the waker; returns whether to wait for it (`false`: an event is
+   * waiting, or the stream is over).
+   */
+  arm(): boolean
 }
 
 export declare class NativeStore {
   constructor(capacity: number)
   static withStreaming(capacity: number, channelSize: number): NativeStore
   static shared(name: string, capacity?: number | undefined | null): NativeStore
+  /**
+   * Whether both handles reach the same store, so the facade can keep one wrapper (and one
+   * staging buffer) per shared store per thread.
+   */
+  sameStore(other: NativeStore): boolean
   static removeShared(name: string): boolean
   /** The receiving end of a streaming store, handed out once. */
   takeReceiver(): NativeReceiver | null
   capacity(): number
   /**
-   * The hot path. The facade stages completed requests as `COMPLETED_STRIDE` numbers each —
-   * `[model, provider, agent, providerId, inputTokens, outputTokens, inputPerMillion,
-   * outputPerMillion]` — and hands them over in batches, so one N-API call serves many requests.
-   * Returns how many were buffered.
+   * The hot path. The facade stages completed requests as `STAGED_STRIDE` numbers each (see
+   * `recording::STAGED_STRIDE`) and hands them over in batches, so one N-API call serves many
+   * requests. Returns how many were buffered.
    */
   recordCompletedBatch(staged: Float64Array, count: number): number
   recordEvent(input: EventInput): boolean

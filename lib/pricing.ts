@@ -63,7 +63,8 @@ function parse<T>(load: () => T): T {
 /** A LiteLLM-format pricing table; the default one ships with the package. */
 export class PricingManager {
   #table: NativePricing
-  #models = new Map<string, PricedModel>()
+  // The hot path's per-model cache: a null-prototype dictionary for the reason given in symbols.ts.
+  #models: Record<string, PricedModel | undefined> = Object.create(null)
 
   constructor() {
     this.#table = new native.NativePricing()
@@ -81,7 +82,7 @@ export class PricingManager {
   loadJson(json: string): void {
     checkString('json', json)
     parse(() => this.#table.loadJson(json))
-    this.#models = new Map()
+    this.#models = Object.create(null)
   }
 
   get(model: string): ModelPricing | undefined {
@@ -96,18 +97,19 @@ export class PricingManager {
 
   /** @internal The hot path's per-model cache; validates the model name on first sight. */
   pricedModel(model: unknown): PricedModel {
-    let priced = this.#models.get(model as string)
-    if (priced === undefined) {
-      const name = checkIdentifier('model', model)
-      const info = this.#table.get(name)
-      priced = {
-        symbol: symbolFor('model', name),
-        inferredProvider: PROVIDERS.indexOf(native.inferProvider(name) as (typeof PROVIDERS)[number]),
-        inputPerMillion: info?.inputMicrosPerMillion ?? 0,
-        outputPerMillion: info?.outputMicrosPerMillion ?? 0,
-      }
-      this.#models.set(name, priced)
+    return (typeof model === 'string' ? this.#models[model] : undefined) ?? this.#price(model)
+  }
+
+  #price(model: unknown): PricedModel {
+    const name = checkIdentifier('model', model)
+    const info = this.#table.get(name)
+    const priced: PricedModel = {
+      symbol: symbolFor('model', name),
+      inferredProvider: PROVIDERS.indexOf(native.inferProvider(name) as (typeof PROVIDERS)[number]),
+      inputPerMillion: info?.inputMicrosPerMillion ?? 0,
+      outputPerMillion: info?.outputMicrosPerMillion ?? 0,
     }
+    this.#models[name] = priced
     return priced
   }
 }

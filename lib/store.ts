@@ -20,12 +20,24 @@ export const MAX_CAPACITY = 10_000_000
 // Completed requests are staged here and handed to the native core in one call per batch: a
 // single N-API call costs more than recording the request itself. The batch is handed over when
 // it is full, before any other call on the store, and at the latest when the current task ends.
-const STAGED_ROWS = 256
-const STAGED_STRIDE = 8
+// The staging buffer doubles each time it fills up within a task, up to MAX_STAGED_ROWS: bursts
+// get large batches (the core updates each aggregate once per key and batch), while a store that
+// records one request per task keeps a small buffer.
+const FIRST_STAGED_ROWS = 32
+const MAX_STAGED_ROWS = 1024
+// Numbers per row, in the order `recording::STAGED_STRIDE` documents in the native core.
+const STAGED_STRIDE = 9
+// Hand-overs are scheduled as reactions to this promise: a microtask like queueMicrotask's, for
+// less than queueMicrotask costs (Node wraps each of those in an async resource).
+const SETTLED = Promise.resolve()
 const EMPTY_EVENT = { agent: 0, model: 0, provider: 0, providerId: 0, a: 0, b: 0, c: 0 }
 
 // Set only while a factory wraps a native store it already has.
 let adopted: NativeStore | undefined
+
+// This thread's wrapper of each shared store: staged requests live in a wrapper, so two wrappers
+// of one store in one thread would not see each other's latest records.
+const sharedStores = new Map<string, WeakRef<EventStore>>()
 
 function checkCapacity(name: string, capacity: unknown): number {
   return checkIntegerInRange(name, capacity, 1, MAX_CAPACITY)
@@ -42,13 +54,13 @@ function checkPricing(pricing: unknown): PricingManager {
  */
 export class EventStore {
   readonly #native: NativeStore
-  readonly #staged = new Float64Array(STAGED_ROWS * STAGED_STRIDE)
+  #staged = new Float64Array(FIRST_STAGED_ROWS * STAGED_STRIDE)
   #stagedRows = 0
-  #flushQueued = false
-  readonly #flushQueuedRows = (): void => {
-    this.#flushQueued = false
-    this.flush()
-  }
+  // The last hand-over found the buffer full. Until one finds room again, rows are stamped when
+  // they are handed over rather than when they are recorded: most will be dropped, and a dropped
+  // event's timestamp is never seen, so the drop path does not read the clock.
+  #bufferFull = false
+  readonly #flushStaged = (): void => this.flush()
 
   constructor(capacity?: number | null) {
     this.#native = adopted ?? new native.NativeStore(checkCapacity('capacity', capacity ?? DEFAULT_CAPACITY))
@@ -75,20 +87,37 @@ export class EventStore {
     return [store, new EventReceiver(store.#native.takeReceiver()!, () => store.flush())]
   }
 
-  /** The store registered under `name` in this process: the same store in every worker thread. */
+  /**
+   * The store registered under `name` in this process, created with `capacity` (default 10,000)
+   * if there is none: the same store in the main thread and in every worker thread. Within a
+   * thread every call returns the same object, so what one caller recorded is seen by the next.
+   * Asking for an existing store with a different capacity throws a RangeError.
+   */
   static shared(name: string, capacity?: number | null): EventStore {
     checkIdentifier('name', name)
     const requested = capacity == null ? undefined : checkCapacity('capacity', capacity)
+    let found: NativeStore
     try {
-      return EventStore.#fromNative(native.NativeStore.shared(name, requested))
+      found = native.NativeStore.shared(name, requested)
     } catch (error) {
       throw new RangeError((error as Error).message)
     }
+    // The cached wrapper is stale if another thread removed the name and registered a new store.
+    const cached = sharedStores.get(name)?.deref()
+    if (cached && cached.#native.sameStore(found)) return cached
+    const store = EventStore.#fromNative(found)
+    sharedStores.set(name, new WeakRef(store))
+    return store
   }
 
-  /** Forgets a shared store's name; threads holding it keep using it. Returns whether it existed. */
+  /**
+   * Forgets a shared store's name in every thread; those holding the store keep using it, and the
+   * next `shared(name)` creates a new one. Returns whether the name was registered.
+   */
   static removeShared(name: string): boolean {
-    return native.NativeStore.removeShared(checkIdentifier('name', name))
+    checkIdentifier('name', name)
+    sharedStores.delete(name)
+    return native.NativeStore.removeShared(name)
   }
 
   capacity(): number {
@@ -100,12 +129,13 @@ export class EventStore {
     const rows = this.#stagedRows
     if (rows === 0) return
     this.#stagedRows = 0
-    this.#native.recordCompletedBatch(this.#staged, rows)
+    this.#bufferFull = this.#native.recordCompletedBatch(this.#staged, rows) < rows
   }
 
   #stage(model: number, provider: number, agent: number, providerId: number, input: number, output: number, inputPerMillion: number, outputPerMillion: number): void {
+    const rows = this.#stagedRows
     const staged = this.#staged
-    const at = this.#stagedRows * STAGED_STRIDE
+    const at = rows * STAGED_STRIDE
     staged[at] = model
     staged[at + 1] = provider
     staged[at + 2] = agent
@@ -114,11 +144,20 @@ export class EventStore {
     staged[at + 5] = output
     staged[at + 6] = inputPerMillion
     staged[at + 7] = outputPerMillion
-    if (++this.#stagedRows === STAGED_ROWS) {
+    // 0: stamped when handed over.
+    staged[at + 8] = this.#bufferFull ? 0 : Date.now()
+    // The first staged row schedules the hand-over; a queued flush that finds nothing staged
+    // (another call flushed first) does nothing.
+    if (rows === 0) void SETTLED.then(this.#flushStaged)
+    if (at + STAGED_STRIDE < staged.length) {
+      this.#stagedRows = rows + 1
+    } else if (staged.length < MAX_STAGED_ROWS * STAGED_STRIDE) {
+      this.#stagedRows = rows + 1
+      this.#staged = new Float64Array(staged.length * 2)
+      this.#staged.set(staged)
+    } else {
+      this.#stagedRows = rows + 1
       this.flush()
-    } else if (!this.#flushQueued) {
-      this.#flushQueued = true
-      queueMicrotask(this.#flushQueuedRows)
     }
   }
 
@@ -245,6 +284,7 @@ export class EventStore {
   /** Removes and returns every buffered event, oldest first. */
   drainAll(): AnalyticsEvent[] {
     this.flush()
+    this.#bufferFull = false
     return decodeEvents(this.#native.drainAll())
   }
 
@@ -266,6 +306,8 @@ export class EventStore {
       if (typeof id !== 'string') throw new TypeError(`eventIds[${index}] must be a string, got ${describe(id)}`)
     })
     this.flush()
-    return this.#native.markSynced(eventIds as string[])
+    const removed = this.#native.markSynced(eventIds as string[])
+    if (removed > 0) this.#bufferFull = false
+    return removed
   }
 }

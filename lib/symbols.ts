@@ -2,26 +2,31 @@ import { native } from './binding.js'
 import { checkIdentifier } from './validate.js'
 
 // This thread's view of the native symbol table: names cross the boundary once, as small ids.
-// Only validated names are ever cached, so a cache hit needs no further checks.
-const ids = new Map<string, number>()
+// Only validated names are ever cached, so a cache hit needs no further checks. A null-prototype
+// dictionary rather than a Map: V8 looks a string key up in it by identity once it has
+// internalized the string, where a Map compares the characters of every equal key it meets.
+const ids: Record<string, number | undefined> = Object.create(null)
 const names: string[] = ['']
+
+/** The cached id of `value`, or undefined; a non-string is never a key (no `toString` runs). */
+function cached(value: unknown): number | undefined {
+  return typeof value === 'string' ? ids[value] : undefined
+}
 
 /** The symbol id of an identifier argument (1 to 256 characters), interning it on first sight. */
 export function symbolFor(argument: string, value: unknown): number {
-  const id = ids.get(value as string)
-  return id === undefined ? intern(checkIdentifier(argument, value)) : id
+  return cached(value) ?? intern(checkIdentifier(argument, value))
 }
 
 /** Like `symbolFor`, with `undefined` and `null` meaning absent (0). */
 export function optionalSymbolFor(argument: string, value: unknown): number {
   if (value == null) return 0
-  const id = ids.get(value as string)
-  return id === undefined ? intern(checkIdentifier(argument, value)) : id
+  return cached(value) ?? intern(checkIdentifier(argument, value))
 }
 
 function intern(name: string): number {
   const id = native.intern(name)
-  ids.set(name, id)
+  ids[name] = id
   return id
 }
 

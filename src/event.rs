@@ -14,7 +14,12 @@ impl EventId {
   /// Event ids need uniqueness, not secrecy: a per-thread wyrand generator seeded from the OS
   /// makes them without a syscall.
   pub fn new_v4() -> Self {
-    let mut bytes = fastrand::u128(..).to_be_bytes();
+    Self::new_v4_from(&mut fastrand::Rng::new())
+  }
+
+  /// A UUID v4 from `rng`: a batch of events draws its ids from one generator.
+  pub fn new_v4_from(rng: &mut fastrand::Rng) -> Self {
+    let mut bytes = rng.u128(..).to_be_bytes();
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
     EventId(bytes)
@@ -156,6 +161,97 @@ impl Event {
   }
 }
 
+/// How a store keeps an event: 48 bytes where `Event` takes 72, which decides how much memory a
+/// full buffer holds. Completed requests, nearly every event, are stored inline with their figures
+/// in 32 bits and their timestamp in 48 (past the year 10,000); any other event, and a completed
+/// one whose figures do not fit, is boxed.
+pub(crate) enum StoredEvent {
+  Completed(StoredCompleted),
+  Boxed(Box<Event>),
+}
+
+pub(crate) struct StoredCompleted {
+  id: EventId,
+  timestamp_low: u32,
+  timestamp_high: u16,
+  provider: Provider,
+  agent: Option<Symbol>,
+  model: Symbol,
+  provider_id: Option<Symbol>,
+  input_tokens: u32,
+  output_tokens: u32,
+  cost_micros: u32,
+}
+
+impl StoredEvent {
+  pub(crate) fn new(event: Event) -> Self {
+    match StoredCompleted::try_from(&event) {
+      Some(completed) => StoredEvent::Completed(completed),
+      None => StoredEvent::Boxed(Box::new(event)),
+    }
+  }
+
+  pub(crate) fn id(&self) -> EventId {
+    match self {
+      StoredEvent::Completed(completed) => completed.id,
+      StoredEvent::Boxed(event) => event.id,
+    }
+  }
+
+  pub(crate) fn to_event(&self) -> Event {
+    match self {
+      StoredEvent::Completed(completed) => completed.to_event(),
+      StoredEvent::Boxed(event) => Event::clone(event),
+    }
+  }
+
+  pub(crate) fn into_event(self) -> Event {
+    match self {
+      StoredEvent::Completed(completed) => completed.to_event(),
+      StoredEvent::Boxed(event) => *event,
+    }
+  }
+}
+
+impl StoredCompleted {
+  fn try_from(event: &Event) -> Option<Self> {
+    let Payload::LlmRequestCompleted { model, provider, provider_id, input_tokens, output_tokens, cost_micros } =
+      event.payload
+    else {
+      return None;
+    };
+    let timestamp_high = u16::try_from(event.timestamp_ms >> 32).ok()?;
+    Some(StoredCompleted {
+      id: event.id,
+      timestamp_low: event.timestamp_ms as u32,
+      timestamp_high,
+      provider,
+      agent: event.agent,
+      model,
+      provider_id,
+      input_tokens: u32::try_from(input_tokens).ok()?,
+      output_tokens: u32::try_from(output_tokens).ok()?,
+      cost_micros: u32::try_from(cost_micros).ok()?,
+    })
+  }
+
+  fn to_event(&self) -> Event {
+    Event {
+      id: self.id,
+      timestamp_ms: u64::from(self.timestamp_high) << 32 | u64::from(self.timestamp_low),
+      agent: self.agent,
+      payload: Payload::LlmRequestCompleted {
+        model: self.model,
+        provider: self.provider,
+        provider_id: self.provider_id,
+        input_tokens: self.input_tokens.into(),
+        output_tokens: self.output_tokens.into(),
+        cost_micros: self.cost_micros.into(),
+      },
+    }
+  }
+}
+
 #[cfg(test)]
 mod tests {
   use super::*;
@@ -182,6 +278,56 @@ mod tests {
   #[test]
   fn events_stay_compact() {
     assert!(std::mem::size_of::<Event>() <= 72, "{}", std::mem::size_of::<Event>());
+    assert_eq!(std::mem::size_of::<StoredEvent>(), 48);
+  }
+
+  fn completed(timestamp_ms: u64, input_tokens: u64, cost_micros: u64) -> Event {
+    let payload = Payload::LlmRequestCompleted {
+      model: Symbol::intern("stored-model"),
+      provider: Provider::Anthropic,
+      provider_id: Some(Symbol::intern("stored-provider")),
+      input_tokens,
+      output_tokens: 7,
+      cost_micros,
+    };
+    Event::with_timestamp(timestamp_ms, Some(Symbol::intern("stored-agent")), payload)
+  }
+
+  #[test]
+  fn stored_events_give_back_what_was_stored() {
+    let failed = Event::new(
+      None,
+      Payload::LlmRequestFailed {
+        model: Symbol::intern("stored-model"),
+        provider: Provider::Unknown,
+        provider_id: None,
+        error: FailureDetail::new(Some("rate_limited"), Some("slow down")),
+      },
+    );
+    let largest = (1u64 << 53) - 1;
+    let events = [
+      completed(1_767_225_600_123, 1_000, 2_500),
+      completed((1 << 48) - 1, u32::MAX.into(), u32::MAX.into()),
+      completed(1 << 48, 1, 1),
+      completed(largest, largest, largest),
+      completed(1_767_225_600_123, 1 << 32, 0),
+      failed,
+      Event::new(None, Payload::RouterStarted { port: 8080 }),
+    ];
+    for event in events {
+      let stored = StoredEvent::new(event.clone());
+      assert_eq!(stored.id(), event.id);
+      assert_eq!(stored.to_event(), event);
+      assert_eq!(stored.into_event(), event);
+    }
+  }
+
+  #[test]
+  fn only_completed_events_that_fit_are_stored_inline() {
+    assert!(matches!(StoredEvent::new(completed(1_767_225_600_123, 1_000, 2_500)), StoredEvent::Completed(_)));
+    assert!(matches!(StoredEvent::new(completed(1 << 48, 1, 1)), StoredEvent::Boxed(_)));
+    assert!(matches!(StoredEvent::new(completed(0, 1 << 32, 1)), StoredEvent::Boxed(_)));
+    assert!(matches!(StoredEvent::new(Event::new(None, Payload::RouterStarted { port: 1 })), StoredEvent::Boxed(_)));
   }
 
   #[test]

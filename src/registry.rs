@@ -18,7 +18,7 @@ impl fmt::Display for CapacityMismatch {
   fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     write!(
       f,
-      "shared store {:?} already exists with capacity {}, not {}",
+      "shared store {:?} already exists with capacity {}; it cannot be opened with capacity {} (omit the capacity to open it as it is)",
       self.name, self.existing, self.requested
     )
   }

@@ -1,5 +1,7 @@
-//! Running totals and per-model / per-provider / per-agent aggregates, updated with atomics so
-//! that recording never waits and a reader can take a snapshot at any moment.
+//! Running totals and per-model / per-provider / per-agent aggregates. Totals and per-provider
+//! figures are atomics; per-model and per-agent figures live in sharded maps whose shard lock a
+//! writer holds for a few additions, once per key and batch. A reader can take a snapshot at any
+//! moment.
 
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
@@ -26,6 +28,8 @@ pub struct ModelStats {
 }
 
 impl ModelStats {
+  pub const ZERO: ModelStats = ModelStats { request_count: 0, input_tokens: 0, output_tokens: 0, cost_micros: 0 };
+
   pub fn add(&mut self, other: &ModelStats) {
     self.request_count += other.request_count;
     self.input_tokens += other.input_tokens;
@@ -89,8 +93,10 @@ pub struct LiveStats {
   totals: CachePadded<Totals>,
   // Three providers: a fixed array is cheaper than a map and needs no hashing.
   by_provider: [CachePadded<ProviderSlot>; 3],
-  by_model: SymbolMap<AtomicModelStats>,
-  by_agent: SymbolMap<AtomicModelStats>,
+  // Per-key figures change under their shard's write lock: one lock round trip per key costs
+  // less than the four atomic additions (plus the read lock) it replaces.
+  by_model: SymbolMap<ModelStats>,
+  by_agent: SymbolMap<ModelStats>,
 }
 
 impl LiveStats {
@@ -108,11 +114,7 @@ impl LiveStats {
 
   /// Adds `figures.request_count` completed requests of one model, provider and agent.
   pub fn add_completed(&self, model: Symbol, provider: Provider, agent: Option<Symbol>, figures: &ModelStats) {
-    let totals = &self.totals;
-    totals.requests.fetch_add(figures.request_count, Relaxed);
-    totals.input_tokens.fetch_add(figures.input_tokens, Relaxed);
-    totals.output_tokens.fetch_add(figures.output_tokens, Relaxed);
-    totals.cost_micros.fetch_add(figures.cost_micros, Relaxed);
+    self.add_totals(figures);
     self.provider_slot(provider).figures.add(figures);
     add_to(&self.by_model, model, figures);
     if let Some(agent) = agent {
@@ -125,10 +127,34 @@ impl LiveStats {
     self.totals.requests.fetch_add(count, Relaxed);
     self.totals.failed.fetch_add(count, Relaxed);
     self.provider_slot(provider);
-    add_to(&self.by_model, model, &ModelStats::default());
+    add_to(&self.by_model, model, &ModelStats::ZERO);
     if let Some(agent) = agent {
-      add_to(&self.by_agent, agent, &ModelStats::default());
+      add_to(&self.by_agent, agent, &ModelStats::ZERO);
     }
+  }
+
+  /// Adds what a tally summed, and empties it for the next batch.
+  pub fn add_tally(&self, tally: &mut Tally) {
+    if tally.totals.request_count > 0 {
+      self.add_totals(&tally.totals);
+      for (provider, figures) in Provider::ALL.iter().zip(&tally.by_provider) {
+        // Completed requests only: a provider with figures has a request count.
+        if figures.request_count > 0 {
+          self.provider_slot(*provider).figures.add(figures);
+        }
+      }
+      tally.by_model.drain(|model, figures| add_to(&self.by_model, model, figures));
+      tally.by_agent.drain(|agent, figures| add_to(&self.by_agent, agent, figures));
+    }
+    tally.clear();
+  }
+
+  fn add_totals(&self, figures: &ModelStats) {
+    let totals = &self.totals;
+    totals.requests.fetch_add(figures.request_count, Relaxed);
+    totals.input_tokens.fetch_add(figures.input_tokens, Relaxed);
+    totals.output_tokens.fetch_add(figures.output_tokens, Relaxed);
+    totals.cost_micros.fetch_add(figures.cost_micros, Relaxed);
   }
 
   fn provider_slot(&self, provider: Provider) -> &ProviderSlot {
@@ -167,54 +193,119 @@ impl LiveStats {
   }
 }
 
+/// Slots of a tally table. Symbol ids are small and dense, so the keys of one batch rarely share
+/// a slot; a key that finds its slot taken evicts the occupant to a list.
+const TALLY_SLOTS: usize = 256;
+
+struct KeyTable {
+  keys: [Option<Symbol>; TALLY_SLOTS],
+  figures: [ModelStats; TALLY_SLOTS],
+  // The occupied slots, so emptying the table costs what was put in, not its size.
+  used: [u8; TALLY_SLOTS],
+  used_len: usize,
+  evicted: Vec<(Symbol, ModelStats)>,
+}
+
+impl KeyTable {
+  fn new() -> Self {
+    KeyTable {
+      keys: [None; TALLY_SLOTS],
+      figures: [ModelStats::ZERO; TALLY_SLOTS],
+      used: [0; TALLY_SLOTS],
+      used_len: 0,
+      evicted: Vec::new(),
+    }
+  }
+
+  #[inline]
+  fn add(&mut self, key: Symbol, figures: &ModelStats) {
+    let slot = key.id() as usize % TALLY_SLOTS;
+    match self.keys[slot] {
+      Some(held) if held == key => self.figures[slot].add(figures),
+      Some(held) => {
+        self.evicted.push((held, self.figures[slot]));
+        self.keys[slot] = Some(key);
+        self.figures[slot] = *figures;
+      }
+      None => {
+        self.used[self.used_len] = slot as u8;
+        self.used_len += 1;
+        self.keys[slot] = Some(key);
+        self.figures[slot] = *figures;
+      }
+    }
+  }
+
+  /// Hands every key's figures to `apply` (a key may come more than once) and empties the table.
+  fn drain(&mut self, mut apply: impl FnMut(Symbol, &ModelStats)) {
+    for &(key, ref figures) in &self.evicted {
+      apply(key, figures);
+    }
+    for &slot in &self.used[..self.used_len] {
+      if let Some(key) = self.keys[slot as usize] {
+        apply(key, &self.figures[slot as usize]);
+      }
+    }
+    self.clear();
+  }
+
+  fn clear(&mut self) {
+    for &slot in &self.used[..self.used_len] {
+      self.keys[slot as usize] = None;
+    }
+    self.used_len = 0;
+    self.evicted.clear();
+  }
+}
+
 /// Figures of many completed requests summed locally, so that a batch costs the shared aggregates
-/// one atomic update per key instead of one per request.
-#[derive(Default)]
+/// one update per key instead of one per request. Reusable: `LiveStats::add_tally` and `clear`
+/// empty it without giving back its memory.
 pub struct Tally {
   totals: ModelStats,
-  by_provider: [Option<ModelStats>; 3],
-  by_model: HashMap<Symbol, ModelStats, BuildHasherDefault<FxHasher>>,
-  by_agent: HashMap<Symbol, ModelStats, BuildHasherDefault<FxHasher>>,
+  by_provider: [ModelStats; 3],
+  by_model: KeyTable,
+  by_agent: KeyTable,
+}
+
+impl Default for Tally {
+  fn default() -> Self {
+    Tally {
+      totals: ModelStats::ZERO,
+      by_provider: [ModelStats::ZERO; 3],
+      by_model: KeyTable::new(),
+      by_agent: KeyTable::new(),
+    }
+  }
 }
 
 impl Tally {
+  /// Adds completed requests of one model, provider and agent.
+  #[inline]
   pub fn add(&mut self, model: Symbol, provider: Provider, agent: Option<Symbol>, figures: &ModelStats) {
     self.totals.add(figures);
-    self.by_provider[provider.index()].get_or_insert_with(ModelStats::default).add(figures);
-    self.by_model.entry(model).or_default().add(figures);
+    self.by_provider[provider.index()].add(figures);
+    self.by_model.add(model, figures);
     if let Some(agent) = agent {
-      self.by_agent.entry(agent).or_default().add(figures);
+      self.by_agent.add(agent, figures);
     }
   }
-}
 
-impl LiveStats {
-  pub fn add_tally(&self, tally: &Tally) {
-    let totals = &self.totals;
-    totals.requests.fetch_add(tally.totals.request_count, Relaxed);
-    totals.input_tokens.fetch_add(tally.totals.input_tokens, Relaxed);
-    totals.output_tokens.fetch_add(tally.totals.output_tokens, Relaxed);
-    totals.cost_micros.fetch_add(tally.totals.cost_micros, Relaxed);
-    for (provider, figures) in Provider::ALL.iter().zip(&tally.by_provider) {
-      if let Some(figures) = figures {
-        self.provider_slot(*provider).figures.add(figures);
-      }
-    }
-    tally.by_model.iter().for_each(|(model, figures)| add_to(&self.by_model, *model, figures));
-    tally.by_agent.iter().for_each(|(agent, figures)| add_to(&self.by_agent, *agent, figures));
+  /// Forgets everything added.
+  pub fn clear(&mut self) {
+    self.totals = ModelStats::ZERO;
+    self.by_provider = [ModelStats::ZERO; 3];
+    self.by_model.clear();
+    self.by_agent.clear();
   }
 }
 
-fn add_to(map: &SymbolMap<AtomicModelStats>, key: Symbol, figures: &ModelStats) {
-  // A shard read lock for keys already present; the write lock only the first time a key is seen.
-  match map.get(&key) {
-    Some(entry) => entry.add(figures),
-    None => map.entry(key).or_default().add(figures),
-  }
+fn add_to(map: &SymbolMap<ModelStats>, key: Symbol, figures: &ModelStats) {
+  map.entry(key).or_default().add(figures);
 }
 
-fn load_all(map: &SymbolMap<AtomicModelStats>) -> Vec<(Symbol, ModelStats)> {
-  map.iter().map(|entry| (*entry.key(), entry.value().load())).collect()
+fn load_all(map: &SymbolMap<ModelStats>) -> Vec<(Symbol, ModelStats)> {
+  map.iter().map(|entry| (*entry.key(), *entry.value())).collect()
 }
 
 /// A point-in-time copy of a store's figures.

@@ -1,11 +1,12 @@
 //! The event store: a bounded lock-free buffer plus live aggregates.
 //!
-//! Producers never lock: a slot is reserved with a compare-and-swap on `occupied`, the event goes
-//! into the `inbox` (a crossbeam `ArrayQueue`), and the aggregates are updated with atomics.
-//! Readers move whatever is in the inbox, in order, to the end of the `ledger` under a mutex that
-//! only readers take, and read or remove events there. So a snapshot or an acknowledgement never
-//! pops and re-pushes events under producers' feet: nothing recorded concurrently is lost or
-//! reordered, and the buffer never holds more than `capacity` events in all.
+//! Producers never lock the buffer: slots are reserved with a compare-and-swap on `occupied`, and
+//! the events go into the `inbox` (a crossbeam `ArrayQueue`) as one batch per reservation; the
+//! aggregates are updated as `stats` describes. Readers move whatever is in the inbox, in order,
+//! to the end of the `ledger` under a mutex that only readers take, and read or remove events
+//! there. So a snapshot or an acknowledgement never pops and re-pushes events under producers'
+//! feet: nothing recorded concurrently is lost or reordered, and the buffer never holds more than
+//! `capacity` events in all.
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -13,7 +14,7 @@ use std::sync::{Mutex, PoisonError};
 
 use crossbeam::queue::ArrayQueue;
 
-use crate::event::{Event, EventId};
+use crate::event::{Event, EventId, StoredEvent};
 use crate::stats::{ComputedStats, LiveStats};
 use crate::stream::{self, EventReceiver, EventSender};
 
@@ -23,8 +24,11 @@ pub const MAX_CAPACITY: usize = 10_000_000;
 pub struct EventStore {
   capacity: usize,
   occupied: AtomicUsize,
-  inbox: ArrayQueue<Event>,
-  ledger: Mutex<VecDeque<Event>>,
+  // Batches of events, one per reservation: a batch costs the queue one push however many events
+  // it holds. Events are kept as `StoredEvent`s, two thirds the size of an `Event`. Every batch
+  // holds at least one reserved event, so the inbox never holds more batches than `capacity`.
+  inbox: ArrayQueue<Box<[StoredEvent]>>,
+  ledger: Mutex<VecDeque<StoredEvent>>,
   dropped: AtomicU64,
   stats: LiveStats,
   stream: Option<EventSender>,
@@ -81,8 +85,8 @@ impl EventStore {
     if let Some(stream) = &self.stream {
       stream.offer(&event);
     }
-    // The reservation guarantees a free slot: the inbox never holds more than `occupied` events.
-    if self.inbox.push(event).is_err() {
+    // The reservation guarantees a free slot: the inbox never holds more than `occupied` batches.
+    if self.inbox.push(Box::new([StoredEvent::new(event)])).is_err() {
       self.release_slots(1);
       self.dropped.fetch_add(1, Ordering::Relaxed);
       return false;
@@ -95,17 +99,28 @@ impl EventStore {
   pub fn buffer_all(&self, events: impl ExactSizeIterator<Item = Event>) -> usize {
     let wanted = events.len();
     let reserved = self.reserve_slots(wanted);
+    self.push_reserved(events.take(reserved).map(StoredEvent::new).collect(), wanted)
+  }
+
+  /// Buffers a batch that fills a reservation, in order; `wanted` events were recorded in all, and
+  /// those beyond the batch are counted as dropped. Returns how many were buffered.
+  pub(crate) fn push_reserved(&self, batch: Vec<StoredEvent>, wanted: usize) -> usize {
     let mut buffered = 0;
-    for event in events.take(reserved) {
+    if !batch.is_empty() {
       if let Some(stream) = &self.stream {
-        stream.offer(&event);
+        batch.iter().for_each(|event| stream.offer(&event.to_event()));
       }
-      if self.inbox.push(event).is_ok() {
-        buffered += 1;
+      let reserved = batch.len();
+      // As in `buffer`, the reservation guarantees a free slot.
+      if self.inbox.push(batch.into_boxed_slice()).is_ok() {
+        buffered = reserved;
+      } else {
+        self.release_slots(reserved);
       }
     }
-    self.release_slots(reserved - buffered);
-    self.dropped.fetch_add((wanted - buffered) as u64, Ordering::Relaxed);
+    if wanted > buffered {
+      self.dropped.fetch_add((wanted - buffered) as u64, Ordering::Relaxed);
+    }
     buffered
   }
 
@@ -113,8 +128,9 @@ impl EventStore {
     self.reserve_slots(1) == 1
   }
 
-  /// Reserves up to `wanted` slots; returns how many it got.
-  fn reserve_slots(&self, wanted: usize) -> usize {
+  /// Reserves up to `wanted` slots; returns how many it got. The caller fills them (for a batch,
+  /// with `push_reserved`) or gives them back with `release_slots`.
+  pub(crate) fn reserve_slots(&self, wanted: usize) -> usize {
     let mut occupied = self.occupied.load(Ordering::Relaxed);
     loop {
       let granted = wanted.min(self.capacity.saturating_sub(occupied));
@@ -128,7 +144,7 @@ impl EventStore {
     }
   }
 
-  fn release_slots(&self, count: usize) {
+  pub(crate) fn release_slots(&self, count: usize) {
     if count > 0 {
       self.occupied.fetch_sub(count, Ordering::AcqRel);
     }
@@ -160,17 +176,24 @@ impl EventStore {
     self.len()
   }
 
-  fn with_ledger<R>(&self, read: impl FnOnce(&mut VecDeque<Event>) -> R) -> R {
+  fn with_ledger<R>(&self, read: impl FnOnce(&mut VecDeque<StoredEvent>) -> R) -> R {
     let mut ledger = self.ledger.lock().unwrap_or_else(PoisonError::into_inner);
-    while let Some(event) = self.inbox.pop() {
-      ledger.push_back(event);
+    while let Some(batch) = self.inbox.pop() {
+      let (held, needed) = (ledger.len(), ledger.len() + batch.len());
+      if needed > ledger.capacity() {
+        // Doubling keeps moves amortised; the store's capacity bounds the events, so it bounds
+        // the allocation too.
+        let wanted = (ledger.capacity() * 2).min(self.capacity).max(needed);
+        ledger.reserve_exact(wanted - held);
+      }
+      ledger.extend(batch.into_vec());
     }
     read(&mut ledger)
   }
 
   /// Copies of the buffered events, oldest first; the buffer is unchanged.
   pub fn snapshot_events(&self) -> Vec<Event> {
-    self.with_ledger(|ledger| ledger.iter().cloned().collect())
+    self.with_ledger(|ledger| ledger.iter().map(StoredEvent::to_event).collect())
   }
 
   /// The buffered events not yet acknowledged, oldest first.
@@ -180,7 +203,7 @@ impl EventStore {
 
   /// Removes and returns every buffered event, oldest first.
   pub fn drain_all(&self) -> Vec<Event> {
-    let drained: Vec<Event> = self.with_ledger(|ledger| ledger.drain(..).collect());
+    let drained: Vec<Event> = self.with_ledger(|ledger| ledger.drain(..).map(StoredEvent::into_event).collect());
     self.release_slots(drained.len());
     drained
   }
@@ -193,7 +216,7 @@ impl EventStore {
     let acknowledged: HashSet<EventId> = ids.iter().copied().collect();
     let removed = self.with_ledger(|ledger| {
       let before = ledger.len();
-      ledger.retain(|event| !acknowledged.contains(&event.id));
+      ledger.retain(|event| !acknowledged.contains(&event.id()));
       before - ledger.len()
     });
     self.release_slots(removed);
