@@ -9,10 +9,11 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { DEFAULT_OPTIONS, formatSuite } from './harness.mjs'
 import { dropSuite, memorySuite, recordSuite, snapshotSuite, statsSuite } from './suites.mjs'
+import { workersSuite } from './workers.mjs'
 
 // Every suite run by default, in order. A suite in its own file (see harness.mjs for the shape)
 // joins by being imported and listed here.
-const SUITES = [recordSuite, dropSuite, statsSuite, snapshotSuite, memorySuite]
+const SUITES = [recordSuite, dropSuite, statsSuite, snapshotSuite, memorySuite, workersSuite]
 
 // The harness collects garbage between samples, which needs --expose-gc; relaunch with it.
 if (typeof globalThis.gc !== 'function') {
@@ -68,9 +69,11 @@ const summary = {
 }
 if (values.json) {
   const report = {
+    date: new Date().toISOString(),
     node: process.version,
     platform: `${process.platform}-${process.arch}`,
     cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
     native: native !== null,
     options,
     summary,
