@@ -1,5 +1,6 @@
 // The facade stages completed requests and hands them to the native core in batches; none of
 // that may show: every request is counted and buffered in order, stamped with the time of its call.
+import { Worker } from 'node:worker_threads'
 import { describe, expect, it } from 'vitest'
 import { native } from '../lib/binding'
 import { EventStore, PricingManager } from '../lib/index'
@@ -51,14 +52,33 @@ describe('staged recording', () => {
     })
   })
 
-  it('hands staged requests over when the task ends', async () => {
+  it('hands staged requests over when the event-loop turn ends', async () => {
     const store = EventStore.shared('staging-spec')
     // A second native handle on the same store sees only what the wrapper has handed over.
     const view = native.NativeStore.shared('staging-spec', null)
     store.recordLlmCompleted(pricing, 'gpt-4o', 1, 1)
     expect(view.len()).toBe(0)
     await Promise.resolve()
+    expect(view.len()).toBe(0)
+    await new Promise((resolve) => setImmediate(resolve))
     expect(view.len()).toBe(1)
     expect(EventStore.removeShared('staging-spec')).toBe(true)
+  })
+
+  it('hands staged requests over when a thread exits before its turn ends', async () => {
+    const name = 'staging-spec-exit'
+    const store = EventStore.shared(name)
+    const worker = new Worker(
+      `const { EventStore, PricingManager } = require(${JSON.stringify(require.resolve('../dist/index.cjs'))})
+      const store = EventStore.shared(${JSON.stringify(name)})
+      for (let i = 0; i < 3; i++) store.recordLlmCompleted(new PricingManager(), 'gpt-4o', 10, 1)
+      process.exit(0)`,
+      { eval: true },
+    )
+    const exitCode = await new Promise((resolve) => worker.once('exit', resolve))
+    expect(exitCode).toBe(0)
+    expect(store.stats().totalRequests).toBe(3)
+    expect(store.len()).toBe(3)
+    expect(EventStore.removeShared(name)).toBe(true)
   })
 })

@@ -1,3 +1,5 @@
+import { setImmediate } from 'node:timers'
+
 import type { NativeStore } from '../index.js'
 import { native } from './binding.js'
 import { type AnalyticsEvent, type EventInput, decodeEvents, encodeEvent } from './events.js'
@@ -18,19 +20,37 @@ export const DEFAULT_CAPACITY = 10_000
 export const MAX_CAPACITY = 10_000_000
 
 // Completed requests are staged here and handed to the native core in one call per batch: a
-// single N-API call costs more than recording the request itself. The batch is handed over when
-// it is full, before any other call on the store, and at the latest when the current task ends.
-// The staging buffer doubles each time it fills up within a task, up to MAX_STAGED_ROWS: bursts
+// single N-API call costs more than recording the request itself. A store hands its batch over
+// when it is full, before any other call on the store, and otherwise at the end of the current
+// event-loop turn: after that turn's I/O callbacks, so the requests a busy router completes in
+// one turn share one native call. Batches still staged when the thread exits are handed over then.
+// The staging buffer doubles each time it fills up within a turn, up to MAX_STAGED_ROWS: bursts
 // get large batches (the core updates each aggregate once per key and batch), while a store that
-// records one request per task keeps a small buffer.
+// records a few requests per turn keeps a small buffer.
 const FIRST_STAGED_ROWS = 32
 const MAX_STAGED_ROWS = 1024
 // Numbers per row, in the order `recording::STAGED_STRIDE` documents in the native core.
 const STAGED_STRIDE = 9
-// Hand-overs are scheduled as reactions to this promise: a microtask like queueMicrotask's, for
-// less than queueMicrotask costs (Node wraps each of those in an async resource).
-const SETTLED = Promise.resolve()
 const EMPTY_EVENT = { agent: 0, model: 0, provider: 0, providerId: 0, a: 0, b: 0, c: 0 }
+
+// Stores with staged requests, and the one immediate that hands them all over. It comes from
+// node:timers so that fake timers in a user's tests cannot hold staged requests back.
+const staging = new Set<EventStore>()
+let handOver: ReturnType<typeof setImmediate> | undefined
+
+function handOverStaged(): void {
+  handOver = undefined
+  for (const store of staging) {
+    try {
+      store.flush()
+    } catch (error) {
+      // Rows are validated before they are staged, so this is a defect; it must not end the process.
+      process.emitWarning(`iron-runtime-analytics could not hand over staged requests: ${(error as Error).message}`)
+    }
+  }
+}
+
+process.on('exit', handOverStaged)
 
 // Set only while a factory wraps a native store it already has.
 let adopted: NativeStore | undefined
@@ -60,7 +80,6 @@ export class EventStore {
   // they are handed over rather than when they are recorded: most will be dropped, and a dropped
   // event's timestamp is never seen, so the drop path does not read the clock.
   #bufferFull = false
-  readonly #flushStaged = (): void => this.flush()
 
   constructor(capacity?: number | null) {
     this.#native = adopted ?? new native.NativeStore(checkCapacity('capacity', capacity ?? DEFAULT_CAPACITY))
@@ -129,6 +148,7 @@ export class EventStore {
     const rows = this.#stagedRows
     if (rows === 0) return
     this.#stagedRows = 0
+    staging.delete(this)
     this.#bufferFull = this.#native.recordCompletedBatch(this.#staged, rows) < rows
   }
 
@@ -146,9 +166,10 @@ export class EventStore {
     staged[at + 7] = outputPerMillion
     // 0: stamped when handed over.
     staged[at + 8] = this.#bufferFull ? 0 : Date.now()
-    // The first staged row schedules the hand-over; a queued flush that finds nothing staged
-    // (another call flushed first) does nothing.
-    if (rows === 0) void SETTLED.then(this.#flushStaged)
+    if (rows === 0) {
+      staging.add(this)
+      handOver ??= setImmediate(handOverStaged)
+    }
     if (at + STAGED_STRIDE < staged.length) {
       this.#stagedRows = rows + 1
     } else if (staged.length < MAX_STAGED_ROWS * STAGED_STRIDE) {

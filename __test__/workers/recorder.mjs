@@ -24,7 +24,7 @@ for (let i = 0; i < count; i++) {
   if (attempted) Atomics.add(attempted, 0, 1)
   store.recordLlmCompleted(pricing, models[i % models.length], inputTokens, outputTokens, agentId)
 }
-// Staged requests reach the shared store by the end of this task at the latest; flush() makes
+// Staged requests reach the shared store by the end of this event-loop turn at the latest; flush() makes
 // sure they are there before the main thread hears that this worker is done.
 store.flush()
 parentPort.postMessage({ recorded: count })
