@@ -18,8 +18,11 @@ export declare class NativePricing {
 }
 
 export declare class NativeReceiver {
-  /** At most one event, without waiting; `closed` tells whether more can ever arrive. */
-  tryRecv(): ReceiveResult
+  /**
+   * At most one event, without waiting, written into `numbers` and `ids` (see `RowWriter`);
+   * `closed` tells whether more can ever arrive.
+   */
+  tryRecv(numbers: Float64Array, ids: Uint8Array): ReceiveResult
   len(): number
   droppedCount(): number
   close(): void
@@ -56,11 +59,19 @@ export declare class NativeStore {
   recordCompletedBatch(staged: Float64Array, count: number): number
   recordEvent(input: EventInput): boolean
   recordRouterStopped(): boolean
-  stats(): StatsColumns
+  /**
+   * Writes the figures into `out`, the head (see `STATS_HEAD`) then the model, provider and
+   * agent rows, and returns their length. A facade-owned buffer rather than returned arrays:
+   * typed arrays made here would each cost an external allocation and a finalizer. When `out`
+   * is too short, nothing is written and the caller retries with the returned length.
+   */
+  stats(out: Float64Array): number
   len(): number
   droppedCount(): number
-  snapshotEvents(): EventColumns
-  drainAll(): EventColumns
+  /** The buffered events, oldest first, written into `numbers` and `ids` (see `RowWriter`). */
+  snapshotEvents(numbers: Float64Array, ids: Uint8Array): EventRows
+  /** Like `snapshot_events`, and removes the events, unless the buffers were too small. */
+  drainAll(numbers: Float64Array, ids: Uint8Array): EventRows
   /** Returns how many of the ids were buffered; ids that are not UUIDs match nothing. */
   markSynced(eventIds: Array<string>): number
 }
@@ -68,18 +79,6 @@ export declare class NativeStore {
 export declare function costMicros(inputPerMillion: number, outputPerMillion: number, inputTokens: number, outputTokens: number): number
 
 export declare function currentTimeMs(): number
-
-/**
- * Events as flat columns: `STRIDE` numbers per event (see `EventColumns::push`), their ids
- * concatenated (36 characters each), and the failure details of failed events.
- */
-export interface EventColumns {
-  count: number
-  numbers: Float64Array
-  ids: string
-  errorCodes: Array<string | undefined | null>
-  errorMessages: Array<string | undefined | null>
-}
 
 /** An event from `record()`, its names already interned (0 = absent) and figures validated. */
 export interface EventInput {
@@ -95,6 +94,17 @@ export interface EventInput {
   c: number
   errorCode?: string
   errorMessage?: string
+}
+
+/**
+ * A read of events: how many there were, and the failure details of the failed ones. The events
+ * themselves went into the caller's buffers (see `RowWriter`), unless those had room for fewer
+ * than `count`: then nothing was read or removed, and the caller retries with larger ones.
+ */
+export interface EventRows {
+  count: number
+  errorCodes: Array<string | undefined | null>
+  errorMessages: Array<string | undefined | null>
 }
 
 export declare function inferProvider(model: string): string
@@ -114,19 +124,8 @@ export interface PriceInfo {
 }
 
 export interface ReceiveResult {
-  events?: EventColumns
+  events?: EventRows
   closed: boolean
-}
-
-/**
- * Figures as flat columns: `totals` is `[requests, failed, input, output, cost]`; each map is
- * `[key, requests, input, output, cost]` per entry, keyed by symbol id (providers: their index).
- */
-export interface StatsColumns {
-  totals: Float64Array
-  byModel: Float64Array
-  byProvider: Float64Array
-  byAgent: Float64Array
 }
 
 /** Interned names with ids `fromId..`, so a thread can extend its cache with one call. */

@@ -281,8 +281,8 @@ export const memorySuite = {
     })
     if (native) {
       notes.push(
-        'after snapshotEvents() the figure also holds what the allocators keep of the freed snapshot copies ' +
-          '(glibc and V8 reuse that memory for the next snapshot instead of returning it)',
+        'after snapshotEvents() the figure also holds the read buffers each thread keeps for its next snapshot ' +
+          '(about 1.3 MB for 10,000 events) and what the allocators keep of the freed event objects',
       )
     }
     return {

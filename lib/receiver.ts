@@ -1,5 +1,5 @@
 import type { NativeReceiver } from '../index.js'
-import { type AnalyticsEvent, decodeEvents } from './events.js'
+import { type AnalyticsEvent, decodeEvents, eventBuffers } from './events.js'
 
 /** Returned by `#take` when nothing is waiting but more may come. */
 const EMPTY = Symbol('empty')
@@ -37,8 +37,9 @@ export class EventReceiver implements AsyncIterable<AnalyticsEvent> {
   /** The next event, `undefined` once closed, or `EMPTY`. */
   #take(): AnalyticsEvent | undefined | typeof EMPTY {
     this.#publish()
-    const received = this.#native.tryRecv()
-    if (received.events) return decodeEvents(received.events)[0]
+    const buffers = eventBuffers()
+    const received = this.#native.tryRecv(buffers.numbers, buffers.ids)
+    if (received.events) return decodeEvents(received.events, buffers)[0]
     return received.closed ? undefined : EMPTY
   }
 

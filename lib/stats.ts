@@ -1,4 +1,3 @@
-import type { StatsColumns } from '../index.js'
 import { PROVIDERS } from './provider.js'
 import { nameOf } from './symbols.js'
 
@@ -19,13 +18,42 @@ export class ModelStats {
   }
 }
 
+/** Length of the figures' head: the five totals, then how many model, provider and agent rows. */
+const HEAD = 8
+
 /** Maps with no prototype, so any model or agent name (even `__proto__`) is a safe key. */
-function byKey(rows: Float64Array, keyOf: (key: number) => string): Record<string, ModelStats> {
+function byKey(
+  figures: Float64Array,
+  from: number,
+  rows: number,
+  keyOf: (key: number) => string,
+): Record<string, ModelStats> {
   const map: Record<string, ModelStats> = Object.create(null)
-  for (let at = 0; at < rows.length; at += ROW) {
-    map[keyOf(rows[at])] = new ModelStats(rows[at + 1], rows[at + 2], rows[at + 3], rows[at + 4])
+  for (let at = from; at < from + rows * ROW; at += ROW) {
+    map[keyOf(figures[at])] = new ModelStats(figures[at + 1], figures[at + 2], figures[at + 3], figures[at + 4])
   }
   return map
+}
+
+// The native core writes the figures into this buffer, reused by every read on this thread
+// (fresh typed arrays from native code each cost an external allocation and a finalizer).
+let buffer = new Float64Array(512)
+
+/**
+ * Reads figures with `read`, which writes them into the buffer it is given and returns their
+ * length; a buffer too short for them is left unwritten and replaced by a longer one.
+ */
+export function readStats(read: (figures: Float64Array) => number): ComputedStats {
+  for (;;) {
+    const length = read(buffer)
+    if (length <= buffer.length) return new ComputedStats(buffer)
+    // Headroom for keys that appear before the next attempt.
+    buffer = new Float64Array(length + (length >> 2))
+  }
+}
+
+function providerName(index: number): string {
+  return PROVIDERS[index]
 }
 
 /** A point-in-time copy of a store's figures. */
@@ -41,16 +69,17 @@ export class ComputedStats {
   byAgent: Record<string, ModelStats>
 
   /** @internal */
-  constructor(columns: StatsColumns) {
-    const totals = columns.totals
-    this.totalRequests = totals[0]
-    this.failedRequests = totals[1]
-    this.totalInputTokens = totals[2]
-    this.totalOutputTokens = totals[3]
-    this.totalCostMicros = totals[4]
-    this.byModel = byKey(columns.byModel, nameOf)
-    this.byProvider = byKey(columns.byProvider, (index) => PROVIDERS[index])
-    this.byAgent = byKey(columns.byAgent, nameOf)
+  constructor(figures: Float64Array) {
+    this.totalRequests = figures[0]
+    this.failedRequests = figures[1]
+    this.totalInputTokens = figures[2]
+    this.totalOutputTokens = figures[3]
+    this.totalCostMicros = figures[4]
+    const providersAt = HEAD + figures[5] * ROW
+    const agentsAt = providersAt + figures[6] * ROW
+    this.byModel = byKey(figures, HEAD, figures[5], nameOf)
+    this.byProvider = byKey(figures, providersAt, figures[6], providerName)
+    this.byAgent = byKey(figures, agentsAt, figures[7], nameOf)
   }
 
   totalCostUsd(): number {

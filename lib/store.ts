@@ -2,11 +2,11 @@ import { setImmediate } from 'node:timers'
 
 import type { NativeStore } from '../index.js'
 import { native } from './binding.js'
-import { type AnalyticsEvent, type EventInput, decodeEvents, encodeEvent } from './events.js'
+import { type AnalyticsEvent, type EventInput, encodeEvent, readEvents } from './events.js'
 import { PricingManager } from './pricing.js'
 import { inferProvider, PROVIDERS, providerIndex, type Provider } from './provider.js'
 import { EventReceiver } from './receiver.js'
-import { ComputedStats } from './stats.js'
+import { type ComputedStats, readStats } from './stats.js'
 import { optionalSymbolFor, symbolFor } from './symbols.js'
 import {
   checkCount,
@@ -278,7 +278,8 @@ export class EventStore {
 
   stats(): ComputedStats {
     this.flush()
-    return new ComputedStats(this.#native.stats())
+    const store = this.#native
+    return readStats((figures) => store.stats(figures))
   }
 
   /** Buffered events. */
@@ -306,13 +307,15 @@ export class EventStore {
   drainAll(): AnalyticsEvent[] {
     this.flush()
     this.#bufferFull = false
-    return decodeEvents(this.#native.drainAll())
+    const store = this.#native
+    return readEvents((numbers, ids) => store.drainAll(numbers, ids))
   }
 
   /** Copies of the buffered events, oldest first; the buffer is unchanged. */
   snapshotEvents(): AnalyticsEvent[] {
     this.flush()
-    return decodeEvents(this.#native.snapshotEvents())
+    const store = this.#native
+    return readEvents((numbers, ids) => store.snapshotEvents(numbers, ids))
   }
 
   /** The buffered events not yet acknowledged, oldest first. */

@@ -1,10 +1,11 @@
 //! The N-API surface: every `#[napi]` item of the package. It converts, it does not decide:
 //! arguments arrive validated by the TypeScript facade (`lib/`), names arrive as interned
-//! symbol ids, and events leave as flat columns that the facade turns into objects.
+//! symbol ids, and events and figures leave as rows written into buffers the facade owns, which
+//! it turns into objects.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use napi::bindgen_prelude::{Float64Array, Function};
+use napi::bindgen_prelude::{Float64ArraySlice, Function, Uint8ArraySlice};
 use napi::threadsafe_function::ThreadsafeFunctionCallMode;
 use napi::{Error, Result, Status};
 use napi_derive::napi;
@@ -133,41 +134,48 @@ pub fn cost_micros_js(input_per_million: f64, output_per_million: f64, input_tok
     as f64
 }
 
-/// Events as flat columns: `STRIDE` numbers per event (see `EventColumns::push`), their ids
-/// concatenated (36 characters each), and the failure details of failed events.
+/// A read of events: how many there were, and the failure details of the failed ones. The events
+/// themselves went into the caller's buffers (see `RowWriter`), unless those had room for fewer
+/// than `count`: then nothing was read or removed, and the caller retries with larger ones.
 #[napi(object)]
-pub struct EventColumns {
+pub struct EventRows {
   pub count: u32,
-  pub numbers: Float64Array,
-  pub ids: String,
   pub error_codes: Vec<Option<String>>,
   pub error_messages: Vec<Option<String>>,
 }
 
 const STRIDE: usize = 10;
+const ID_LENGTH: usize = 36;
 const NONE: f64 = 0.0;
 
-#[derive(Default)]
-struct ColumnsBuilder {
-  numbers: Vec<f64>,
-  ids: String,
+/// Writes events as rows into buffers the facade owns and reuses, so a read allocates nothing
+/// large: `STRIDE` numbers per event in `numbers` and its id, hyphenated ASCII, in `ids`.
+struct RowWriter<'a> {
+  numbers: &'a mut [f64],
+  ids: &'a mut [u8],
+  written: usize,
   error_codes: Vec<Option<String>>,
   error_messages: Vec<Option<String>>,
 }
 
-impl ColumnsBuilder {
-  fn with_capacity(events: usize) -> Self {
-    ColumnsBuilder {
-      numbers: Vec::with_capacity(events * STRIDE),
-      ids: String::with_capacity(events * 36),
-      ..Default::default()
-    }
+impl<'a> RowWriter<'a> {
+  fn new(numbers: &'a mut Float64ArraySlice<'_>, ids: &'a mut Uint8ArraySlice<'_>) -> Self {
+    // SAFETY: the facade allocates these buffers for its own use, never shares them with another
+    // thread, and runs no JavaScript during this call, so nothing else touches them meanwhile.
+    let (numbers, ids) = unsafe { (numbers.as_mut(), ids.as_mut()) };
+    RowWriter { numbers, ids, written: 0, error_codes: Vec::new(), error_messages: Vec::new() }
+  }
+
+  fn fits(&self, count: usize) -> bool {
+    count <= self.numbers.len() / STRIDE && count <= self.ids.len() / ID_LENGTH
   }
 
   /// `[type, timestampMs, agent, model, provider, providerId, a, b, c, failure]`: `a, b, c` are
-  /// the type's figures, `failure` indexes the error columns (-1: none).
+  /// the type's figures, `failure` indexes the error arrays (-1: none). Only called for rows
+  /// `fits` accepted.
   fn push(&mut self, event: &Event) {
-    event.id.write_hyphenated(&mut self.ids);
+    let at = self.written;
+    self.ids[at * ID_LENGTH..(at + 1) * ID_LENGTH].copy_from_slice(&event.id.hyphenated());
     let agent = event.agent.map_or(NONE, |agent| agent.id() as f64);
     let provider_id = |id: Option<Symbol>| id.map_or(NONE, |id| id.id() as f64);
     let row: [f64; STRIDE] = match &event.payload {
@@ -222,24 +230,13 @@ impl ColumnsBuilder {
         -1.0,
       ],
     };
-    self.numbers.extend_from_slice(&row);
+    self.numbers[at * STRIDE..(at + 1) * STRIDE].copy_from_slice(&row);
+    self.written += 1;
   }
 
-  fn build(self) -> EventColumns {
-    EventColumns {
-      count: (self.numbers.len() / STRIDE) as u32,
-      numbers: Float64Array::new(self.numbers),
-      ids: self.ids,
-      error_codes: self.error_codes,
-      error_messages: self.error_messages,
-    }
+  fn finish(self, count: usize) -> EventRows {
+    EventRows { count: count as u32, error_codes: self.error_codes, error_messages: self.error_messages }
   }
-}
-
-fn columns(events: &[Event]) -> EventColumns {
-  let mut builder = ColumnsBuilder::with_capacity(events.len());
-  events.iter().for_each(|event| builder.push(event));
-  builder.build()
 }
 
 /// An event from `record()`, its names already interned (0 = absent) and figures validated.
@@ -296,27 +293,23 @@ impl EventInput {
   }
 }
 
-/// Figures as flat columns: `totals` is `[requests, failed, input, output, cost]`; each map is
-/// `[key, requests, input, output, cost]` per entry, keyed by symbol id (providers: their index).
-#[napi(object)]
-pub struct StatsColumns {
-  pub totals: Float64Array,
-  pub by_model: Float64Array,
-  pub by_provider: Float64Array,
-  pub by_agent: Float64Array,
-}
+/// Length of the head of the stats figures: `[requests, failed, input, output, cost]`, then how
+/// many model, provider and agent rows follow.
+const STATS_HEAD: usize = 8;
+/// `[key, requests, input, output, cost]`, keyed by symbol id (providers: their index).
+const STATS_ROW: usize = 5;
 
-fn stats_rows<K: Copy>(entries: &[(K, ModelStats)], key: impl Fn(K) -> f64) -> Float64Array {
-  let rows = entries.iter().flat_map(|&(name, figures)| {
-    [
+fn write_stats_rows<K: Copy>(out: &mut [f64], entries: &[(K, ModelStats)], key: impl Fn(K) -> f64) -> usize {
+  for (row, &(name, figures)) in out.chunks_exact_mut(STATS_ROW).zip(entries) {
+    row.copy_from_slice(&[
       key(name),
       figures.request_count as f64,
       figures.input_tokens as f64,
       figures.output_tokens as f64,
       figures.cost_micros as f64,
-    ]
-  });
-  Float64Array::new(rows.collect())
+    ]);
+  }
+  entries.len() * STATS_ROW
 }
 
 #[napi]
@@ -392,21 +385,36 @@ impl NativeStore {
     self.store.record_router_stopped()
   }
 
+  /// Writes the figures into `out`, the head (see `STATS_HEAD`) then the model, provider and
+  /// agent rows, and returns their length. A facade-owned buffer rather than returned arrays:
+  /// typed arrays made here would each cost an external allocation and a finalizer. When `out`
+  /// is too short, nothing is written and the caller retries with the returned length.
   #[napi]
-  pub fn stats(&self) -> StatsColumns {
+  pub fn stats(&self, mut out: Float64ArraySlice) -> u32 {
+    // SAFETY: as in `RowWriter::new`.
+    let out = unsafe { out.as_mut() };
     let stats = self.store.stats();
-    StatsColumns {
-      totals: Float64Array::new(vec![
+    let rows = stats.by_model.len() + stats.by_provider.len() + stats.by_agent.len();
+    let length = STATS_HEAD + rows * STATS_ROW;
+    if let Some(out) = out.get_mut(..length) {
+      let (head, mut rest) = out.split_at_mut(STATS_HEAD);
+      head.copy_from_slice(&[
         stats.total_requests as f64,
         stats.failed_requests as f64,
         stats.total_input_tokens as f64,
         stats.total_output_tokens as f64,
         stats.total_cost_micros as f64,
-      ]),
-      by_model: stats_rows(&stats.by_model, |model| model.id() as f64),
-      by_provider: stats_rows(&stats.by_provider, |provider| provider as u8 as f64),
-      by_agent: stats_rows(&stats.by_agent, |agent| agent.id() as f64),
+        stats.by_model.len() as f64,
+        stats.by_provider.len() as f64,
+        stats.by_agent.len() as f64,
+      ]);
+      let written = write_stats_rows(rest, &stats.by_model, |model| model.id() as f64);
+      rest = &mut rest[written..];
+      let written = write_stats_rows(rest, &stats.by_provider, |provider| provider as u8 as f64);
+      rest = &mut rest[written..];
+      write_stats_rows(rest, &stats.by_agent, |agent| agent.id() as f64);
     }
+    length as u32
   }
 
   #[napi]
@@ -419,14 +427,33 @@ impl NativeStore {
     self.store.dropped_count() as f64
   }
 
+  /// The buffered events, oldest first, written into `numbers` and `ids` (see `RowWriter`).
   #[napi]
-  pub fn snapshot_events(&self) -> EventColumns {
-    columns(&self.store.snapshot_events())
+  pub fn snapshot_events(&self, mut numbers: Float64ArraySlice, mut ids: Uint8ArraySlice) -> EventRows {
+    let mut rows = RowWriter::new(&mut numbers, &mut ids);
+    let count = self.store.read_buffered(|events| {
+      if rows.fits(events.len()) {
+        events.for_each(|event| rows.push(event));
+      }
+      events.len()
+    });
+    rows.finish(count)
   }
 
+  /// Like `snapshot_events`, and removes the events, unless the buffers were too small.
   #[napi]
-  pub fn drain_all(&self) -> EventColumns {
-    columns(&self.store.drain_all())
+  pub fn drain_all(&self, mut numbers: Float64ArraySlice, mut ids: Uint8ArraySlice) -> EventRows {
+    let mut rows = RowWriter::new(&mut numbers, &mut ids);
+    let mut count = 0;
+    self.store.take_buffered(|events| {
+      count = events.len();
+      let fits = rows.fits(count);
+      if fits {
+        events.for_each(|event| rows.push(event));
+      }
+      fits
+    });
+    rows.finish(count)
   }
 
   /// Returns how many of the ids were buffered; ids that are not UUIDs match nothing.
@@ -444,10 +471,23 @@ pub struct NativeReceiver {
 
 #[napi]
 impl NativeReceiver {
-  /// At most one event, without waiting; `closed` tells whether more can ever arrive.
+  /// At most one event, without waiting, written into `numbers` and `ids` (see `RowWriter`);
+  /// `closed` tells whether more can ever arrive.
   #[napi]
-  pub fn try_recv(&self) -> ReceiveResult {
-    ReceiveResult::from(self.receiver.try_recv())
+  pub fn try_recv(&self, mut numbers: Float64ArraySlice, mut ids: Uint8ArraySlice) -> Result<ReceiveResult> {
+    let mut rows = RowWriter::new(&mut numbers, &mut ids);
+    // Checked first: a received event that found no room would be lost.
+    if !rows.fits(1) {
+      return Err(invalid("the buffers have no room for an event"));
+    }
+    Ok(match self.receiver.try_recv() {
+      Received::Event(event) => {
+        rows.push(&event);
+        ReceiveResult { events: Some(rows.finish(1)), closed: false }
+      }
+      Received::Empty => ReceiveResult { events: None, closed: false },
+      Received::Closed => ReceiveResult { events: None, closed: true },
+    })
   }
 
   #[napi]
@@ -497,16 +537,6 @@ impl NativeReceiver {
 
 #[napi(object)]
 pub struct ReceiveResult {
-  pub events: Option<EventColumns>,
+  pub events: Option<EventRows>,
   pub closed: bool,
-}
-
-impl From<Received> for ReceiveResult {
-  fn from(received: Received) -> Self {
-    match received {
-      Received::Event(event) => ReceiveResult { events: Some(columns(std::slice::from_ref(&event))), closed: false },
-      Received::Empty => ReceiveResult { events: None, closed: false },
-      Received::Closed => ReceiveResult { events: None, closed: true },
-    }
-  }
 }

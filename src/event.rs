@@ -45,16 +45,20 @@ impl EventId {
     Some(EventId(bytes))
   }
 
-  /// Appends the 36-character hyphenated lower-case form.
-  pub fn write_hyphenated(&self, out: &mut String) {
+  /// The 36-character hyphenated lower-case form, as ASCII.
+  pub fn hyphenated(&self) -> [u8; 36] {
     const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut text = [b'-'; 36];
+    let mut at = 0;
     for (index, byte) in self.0.iter().enumerate() {
       if matches!(index, 4 | 6 | 8 | 10) {
-        out.push('-');
+        at += 1;
       }
-      out.push(HEX[(byte >> 4) as usize] as char);
-      out.push(HEX[(byte & 0x0f) as usize] as char);
+      text[at] = HEX[(byte >> 4) as usize];
+      text[at + 1] = HEX[(byte & 0x0f) as usize];
+      at += 2;
     }
+    text
   }
 }
 
@@ -69,9 +73,7 @@ fn hex_value(digit: u8) -> Option<u8> {
 
 impl fmt::Display for EventId {
   fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-    let mut text = String::with_capacity(36);
-    self.write_hyphenated(&mut text);
-    f.write_str(&text)
+    f.write_str(std::str::from_utf8(&self.hyphenated()).map_err(|_| fmt::Error)?)
   }
 }
 
@@ -198,17 +200,18 @@ impl StoredEvent {
     }
   }
 
+  /// Shows the event to `visit` without allocating: an inline one is rebuilt on the stack.
+  pub(crate) fn show(&self, visit: &mut impl FnMut(&Event)) {
+    match self {
+      StoredEvent::Completed(completed) => visit(&completed.to_event()),
+      StoredEvent::Boxed(event) => visit(event),
+    }
+  }
+
   pub(crate) fn to_event(&self) -> Event {
     match self {
       StoredEvent::Completed(completed) => completed.to_event(),
       StoredEvent::Boxed(event) => Event::clone(event),
-    }
-  }
-
-  pub(crate) fn into_event(self) -> Event {
-    match self {
-      StoredEvent::Completed(completed) => completed.to_event(),
-      StoredEvent::Boxed(event) => *event,
     }
   }
 }
@@ -318,7 +321,9 @@ mod tests {
       let stored = StoredEvent::new(event.clone());
       assert_eq!(stored.id(), event.id);
       assert_eq!(stored.to_event(), event);
-      assert_eq!(stored.into_event(), event);
+      let mut shown = Vec::new();
+      stored.show(&mut |event| shown.push(event.clone()));
+      assert_eq!(shown, [event]);
     }
   }
 

@@ -20,6 +20,6 @@ pub use pricing::{ModelPrice, PricingError, PricingManager, PricingTable};
 pub use provider::{infer_provider, Provider};
 pub use recording::CompletedRequest;
 pub use stats::{micros_to_usd, ComputedStats, ModelStats};
-pub use store::EventStore;
+pub use store::{Buffered, EventStore};
 pub use stream::{EventReceiver, Received};
 pub use symbol::Symbol;

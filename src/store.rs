@@ -191,9 +191,30 @@ impl EventStore {
     read(&mut ledger)
   }
 
+  /// Lends the buffered events to `read` under the readers' lock, so they are read in place rather
+  /// than copied out; the buffer is unchanged.
+  pub fn read_buffered<R>(&self, read: impl FnOnce(&Buffered) -> R) -> R {
+    self.with_ledger(|ledger| read(&Buffered(ledger)))
+  }
+
+  /// Like `read_buffered`; the events leave the buffer if `take` returns true. Returns how many
+  /// left.
+  pub fn take_buffered(&self, take: impl FnOnce(&Buffered) -> bool) -> usize {
+    let taken = self.with_ledger(|ledger| {
+      if !take(&Buffered(ledger)) {
+        return 0;
+      }
+      let taken = ledger.len();
+      ledger.clear();
+      taken
+    });
+    self.release_slots(taken);
+    taken
+  }
+
   /// Copies of the buffered events, oldest first; the buffer is unchanged.
   pub fn snapshot_events(&self) -> Vec<Event> {
-    self.with_ledger(|ledger| ledger.iter().map(StoredEvent::to_event).collect())
+    self.read_buffered(|events| events.to_vec())
   }
 
   /// The buffered events not yet acknowledged, oldest first.
@@ -203,9 +224,12 @@ impl EventStore {
 
   /// Removes and returns every buffered event, oldest first.
   pub fn drain_all(&self) -> Vec<Event> {
-    let drained: Vec<Event> = self.with_ledger(|ledger| ledger.drain(..).map(StoredEvent::into_event).collect());
-    self.release_slots(drained.len());
-    drained
+    let mut events = Vec::new();
+    self.take_buffered(|buffered| {
+      events = buffered.to_vec();
+      true
+    });
+    events
   }
 
   /// Removes the acknowledged events; returns how many of the ids were found in the buffer.
@@ -221,5 +245,29 @@ impl EventStore {
     });
     self.release_slots(removed);
     removed
+  }
+}
+
+/// The buffered events, oldest first, as `EventStore::read_buffered` lends them.
+pub struct Buffered<'a>(&'a VecDeque<StoredEvent>);
+
+impl Buffered<'_> {
+  pub fn len(&self) -> usize {
+    self.0.len()
+  }
+
+  pub fn is_empty(&self) -> bool {
+    self.0.is_empty()
+  }
+
+  /// Shows each event to `visit` without allocating for it.
+  pub fn for_each(&self, mut visit: impl FnMut(&Event)) {
+    self.0.iter().for_each(|stored| stored.show(&mut visit));
+  }
+
+  pub fn to_vec(&self) -> Vec<Event> {
+    let mut events = Vec::with_capacity(self.len());
+    self.for_each(|event| events.push(event.clone()));
+    events
   }
 }

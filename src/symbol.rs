@@ -18,7 +18,9 @@ impl Symbol {
   /// The symbol with this id, if one was ever interned.
   pub fn from_id(id: u32) -> Option<Symbol> {
     let symbol = Symbol(NonZeroU32::new(id)?);
-    (table().names.count() >= id as usize).then_some(symbol)
+    // By entry, not by `count()`: that counts finished pushes, so while another thread is still
+    // pushing a lower id it falls short of an id already handed out.
+    table().names.get(id as usize - 1).map(|_| symbol)
   }
 
   pub fn intern(name: &str) -> Symbol {
@@ -37,8 +39,8 @@ impl Symbol {
   /// The names with ids `from_id..`, in id order, for readers that cache symbols incrementally.
   pub fn names_from(from_id: u32) -> Vec<Arc<str>> {
     let names = &table().names;
-    let end = names.count();
-    (from_id.max(1) as usize - 1..end).map(|index| names[index].clone()).collect()
+    // Up to the first entry still being pushed, so a reader's cache never has a gap.
+    (from_id.max(1) as usize - 1..).map_while(|index| names.get(index).cloned()).collect()
   }
 }
 

@@ -65,6 +65,24 @@ fn acknowledged_events_leave_the_buffer_and_free_their_slots() {
 }
 
 #[test]
+fn a_refused_take_leaves_the_buffer_as_it_was() {
+  let store = EventStore::new(4);
+  let agent = Symbol::intern("take-agent");
+  (1..=3).for_each(|sequence| assert!(store.record_completed(completed(agent, sequence))));
+  let read = store.read_buffered(|events| {
+    let mut sequences = Vec::new();
+    events.for_each(|event| sequences.push(origin(event).1));
+    (events.len(), sequences)
+  });
+  assert_eq!(read, (3, vec![1, 2, 3]));
+  assert_eq!(store.take_buffered(|events| events.len() > 3), 0);
+  assert_eq!(store.len(), 3);
+  assert_eq!(store.take_buffered(|events| events.len() == 3), 3);
+  assert_eq!((store.len(), store.snapshot_events().len()), (0, 0));
+  assert!(store.record_completed(completed(agent, 4)));
+}
+
+#[test]
 fn streaming_never_blocks_and_counts_what_the_channel_could_not_take() {
   let (store, receiver) = EventStore::with_streaming(100, 2);
   let agent = Symbol::intern("stream-agent");
