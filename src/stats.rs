@@ -1,7 +1,7 @@
-//! Running totals and per-model / per-provider / per-agent aggregates. Totals and per-provider
-//! figures are atomics; per-model and per-agent figures live in sharded maps whose shard lock a
-//! writer holds for a few additions, once per key and batch. A reader can take a snapshot at any
-//! moment.
+//! Running totals and per-model / per-provider / per-agent aggregates, all atomics. Per-model and
+//! per-agent figures live in sharded maps that recording only reads, adding to a key's atomics
+//! under the shard's shared lock, so it never waits for a reader taking a snapshot; only the first
+//! figures of a new key take a shard's write lock, to insert it.
 
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
@@ -93,10 +93,8 @@ pub struct LiveStats {
   totals: CachePadded<Totals>,
   // Three providers: a fixed array is cheaper than a map and needs no hashing.
   by_provider: [CachePadded<ProviderSlot>; 3],
-  // Per-key figures change under their shard's write lock: one lock round trip per key costs
-  // less than the four atomic additions (plus the read lock) it replaces.
-  by_model: SymbolMap<ModelStats>,
-  by_agent: SymbolMap<ModelStats>,
+  by_model: SymbolMap<AtomicModelStats>,
+  by_agent: SymbolMap<AtomicModelStats>,
 }
 
 impl LiveStats {
@@ -300,12 +298,15 @@ impl Tally {
   }
 }
 
-fn add_to(map: &SymbolMap<ModelStats>, key: Symbol, figures: &ModelStats) {
-  map.entry(key).or_default().add(figures);
+fn add_to(map: &SymbolMap<AtomicModelStats>, key: Symbol, figures: &ModelStats) {
+  match map.get(&key) {
+    Some(entry) => entry.add(figures),
+    None => map.entry(key).or_default().add(figures),
+  }
 }
 
-fn load_all(map: &SymbolMap<ModelStats>) -> Vec<(Symbol, ModelStats)> {
-  map.iter().map(|entry| (*entry.key(), *entry.value())).collect()
+fn load_all(map: &SymbolMap<AtomicModelStats>) -> Vec<(Symbol, ModelStats)> {
+  map.iter().map(|entry| (*entry.key(), entry.value().load())).collect()
 }
 
 /// A point-in-time copy of a store's figures.
