@@ -150,6 +150,38 @@ class ModelEntry {
 // Never a caller's object, so the first call always builds a memo for the pricing it is given.
 const NO_PRICING = Object.freeze({})
 
+/**
+ * The per-model memo both JS contenders keep: `entry(pricing, model)` returns what `make(model,
+ * provider, inPerMillion, outPerMillion)` built for the model under that pricing, building it once.
+ */
+export class ModelMemo {
+  // The price object is treated as immutable, like a PricingManager's table between swaps.
+  #pricing = NO_PRICING
+  #entries = new Map()
+  #make
+
+  constructor(make) {
+    this.#make = make
+  }
+
+  entry(pricing, model) {
+    if (pricing !== this.#pricing) {
+      checkPricing(pricing)
+      this.#pricing = pricing
+      this.#entries.clear()
+    }
+    return this.#entries.get(model) ?? this.#remember(model)
+  }
+
+  #remember(model) {
+    if (this.#entries.size >= MEMO_LIMIT) this.#entries.clear()
+    const [inPerMillion, outPerMillion] = pricePerMillion(this.#pricing, model)
+    const entry = this.#make(model, inferProvider(model), inPerMillion, outPerMillion)
+    this.#entries.set(model, entry)
+    return entry
+  }
+}
+
 export class BaselineEventStore {
   #capacity
   // Linear rather than a ring: events only leave all at once (drainAll), so a head never moves.
@@ -163,9 +195,10 @@ export class BaselineEventStore {
   #byModel = new Map()
   #byProvider = new Map()
   #byAgent = new Map()
-  // The price object is treated as immutable, like a PricingManager's table between swaps.
-  #pricing = NO_PRICING
-  #memo = new Map()
+  #models = new ModelMemo(
+    (model, provider, inPerMillion, outPerMillion) =>
+      new ModelEntry(provider, inPerMillion, outPerMillion, fetchFigures(this.#byModel, model), fetchFigures(this.#byProvider, provider)),
+  )
 
   constructor(capacity = 10_000) {
     if (!Number.isInteger(capacity) || capacity < 1 || capacity > MAX_CAPACITY) {
@@ -189,12 +222,7 @@ export class BaselineEventStore {
 
   recordLlmCompleted(pricing, model, inputTokens, outputTokens, agentId, providerId) {
     checkRecordArgs(model, inputTokens, outputTokens, agentId, providerId)
-    if (pricing !== this.#pricing) {
-      checkPricing(pricing)
-      this.#pricing = pricing
-      this.#memo.clear()
-    }
-    const entry = this.#memo.get(model) ?? this.#remember(model)
+    const entry = this.#models.entry(pricing, model)
     const cost = costMicros(inputTokens, entry.inPerMillion) + costMicros(outputTokens, entry.outPerMillion)
 
     // Figures first: they count every event, also one the full buffer drops (SPEC section 3).
@@ -225,21 +253,6 @@ export class BaselineEventStore {
       costMicros: cost,
     }
     this.#length++
-  }
-
-  #remember(model) {
-    if (this.#memo.size >= MEMO_LIMIT) this.#memo.clear()
-    const provider = inferProvider(model)
-    const [inPerMillion, outPerMillion] = pricePerMillion(this.#pricing, model)
-    const entry = new ModelEntry(
-      provider,
-      inPerMillion,
-      outPerMillion,
-      fetchFigures(this.#byModel, model),
-      fetchFigures(this.#byProvider, provider),
-    )
-    this.#memo.set(model, entry)
-    return entry
   }
 
   stats() {

@@ -1,14 +1,7 @@
 // The metrics-library alternative: prom-client counters labelled by model and provider, with the
 // same validation and the same per-model memo of provider and prices as the pure-JS store.
 import { Counter, Registry } from 'prom-client'
-import {
-  MEMO_LIMIT,
-  checkPricing,
-  checkRecordArgs,
-  costMicros,
-  inferProvider,
-  pricePerMillion,
-} from './baseline.mjs'
+import { ModelMemo, checkRecordArgs, costMicros } from './baseline.mjs'
 
 const LABELS = ['model', 'provider']
 
@@ -21,11 +14,10 @@ class ModelEntry {
   }
 }
 
-const NO_PRICING = Object.freeze({})
-
 export class PromRecorder {
-  #pricing = NO_PRICING
-  #memo = new Map()
+  #models = new ModelMemo(
+    (model, provider, inPerMillion, outPerMillion) => new ModelEntry({ model, provider }, inPerMillion, outPerMillion),
+  )
 
   constructor() {
     this.registry = new Registry()
@@ -53,24 +45,11 @@ export class PromRecorder {
 
   recordLlmCompleted(pricing, model, inputTokens, outputTokens, agentId, providerId) {
     checkRecordArgs(model, inputTokens, outputTokens, agentId, providerId)
-    if (pricing !== this.#pricing) {
-      checkPricing(pricing)
-      this.#pricing = pricing
-      this.#memo.clear()
-    }
-    const entry = this.#memo.get(model) ?? this.#remember(model)
+    const entry = this.#models.entry(pricing, model)
     const cost = costMicros(inputTokens, entry.inPerMillion) + costMicros(outputTokens, entry.outPerMillion)
     this.requests.inc(entry.labels, 1)
     this.inputTokens.inc(entry.labels, inputTokens)
     this.outputTokens.inc(entry.labels, outputTokens)
     this.costMicros.inc(entry.labels, cost)
-  }
-
-  #remember(model) {
-    if (this.#memo.size >= MEMO_LIMIT) this.#memo.clear()
-    const [inPerMillion, outPerMillion] = pricePerMillion(this.#pricing, model)
-    const entry = new ModelEntry({ model, provider: inferProvider(model) }, inPerMillion, outPerMillion)
-    this.#memo.set(model, entry)
-    return entry
   }
 }

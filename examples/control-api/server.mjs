@@ -9,7 +9,7 @@
 import http from 'node:http'
 import { pathToFileURL } from 'node:url'
 import Database from 'better-sqlite3'
-import { readBody } from '../support.mjs'
+import { listen, readBody } from '../support.mjs'
 
 export const EVENTS_PATH = '/api/v1/analytics/events'
 
@@ -150,14 +150,7 @@ export async function startControlApi(options = {}) {
     }
   }
 
-  await new Promise((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(options.port ?? 0, HOST, () => {
-      server.off('error', reject)
-      resolve()
-    })
-  })
-  const { port } = server.address()
+  const port = await listen(server, options.port ?? 0, HOST)
   let closing
   return {
     url: `http://${HOST}:${port}`,

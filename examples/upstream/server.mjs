@@ -8,7 +8,7 @@
 // with a given set of requests always adds up to the same totals.
 import http from 'node:http'
 import { pathToFileURL } from 'node:url'
-import { readBody, seededRandom } from '../support.mjs'
+import { listen, readBody, seededRandom } from '../support.mjs'
 
 const HOST = '127.0.0.1'
 const MAX_BODY_BYTES = 10 * 1024 * 1024
@@ -54,14 +54,7 @@ export async function startUpstream(options = {}) {
     })
   })
 
-  await new Promise((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(options.port ?? 0, HOST, () => {
-      server.off('error', reject)
-      resolve()
-    })
-  })
-  const { port } = server.address()
+  const port = await listen(server, options.port ?? 0, HOST)
   let closing
   return {
     url: `http://${HOST}:${port}`,
