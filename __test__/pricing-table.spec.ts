@@ -72,10 +72,13 @@ describe('default pricing table', () => {
     const dir = mkdtempSync(join(tmpdir(), 'pricing-'))
     try {
       const out = join(dir, 'model_prices.json')
-      execFileSync(process.execPath, [join(root, 'scripts', 'update-pricing.mjs'), '--out', out], {
+      // The day the table was generated, so a dated price change in the source cannot fail this later.
+      const { pricesInEffect } = JSON.parse(readFileSync(join(root, 'pricing', 'source.json'), 'utf8'))
+      execFileSync(process.execPath, [join(root, 'scripts', 'update-pricing.mjs'), '--out', out, '--as-of', pricesInEffect], {
         stdio: 'pipe',
       })
       expect(readFileSync(out, 'utf8')).toBe(readFileSync(tablePath, 'utf8'))
+      expect(JSON.parse(readFileSync(join(dir, 'source.json'), 'utf8')).pricesInEffect).toBe(pricesInEffect)
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }

@@ -2,8 +2,11 @@
 // LiteLLM's model_prices_and_context_window.json format. Prices come from the pricing data bundled
 // with @pydantic/genai-prices; pricing/overrides.json fills names that data does not price.
 //
-//   npm run update-pricing                 writes pricing/model_prices.json
-//   node scripts/update-pricing.mjs --out <path>   writes elsewhere (used to check the table is current)
+//   npm run update-pricing                 writes pricing/model_prices.json, with the prices in effect
+//                                          today, and pricing/source.json, which records what it used
+//   node scripts/update-pricing.mjs --out <path> --as-of <YYYY-MM-DD>
+//                                          writes elsewhere, with the prices in effect on that day
+//                                          (the test regenerates the table as it was generated)
 import { readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -21,7 +24,7 @@ const OVERRIDE_KEYS = new Set([
 ])
 
 const pricingDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'pricing')
-const { values: args } = parseArgs({ options: { out: { type: 'string' } } })
+const { values: args } = parseArgs({ options: { out: { type: 'string' }, 'as-of': { type: 'string' } } })
 const outPath = resolve(args.out ?? join(pricingDir, 'model_prices.json'))
 
 const sourcePackage = JSON.parse(
@@ -31,7 +34,9 @@ const sourcePackage = JSON.parse(
 // Some models carry dated price sets (o3's June 2025 cut, for example). The first set is the
 // oldest, so the table takes the set in effect on the day it is generated, as the library itself
 // would when pricing a call made that day.
-const asOf = new Date(new Date().toISOString().slice(0, 10))
+const asOfDay = args['as-of'] ?? new Date().toISOString().slice(0, 10)
+if (!/^\d{4}-\d{2}-\d{2}$/.test(asOfDay)) fail(`--as-of must be a date like 2026-01-31, got ${asOfDay}`)
+const asOf = new Date(asOfDay)
 
 function fail(message) {
   console.error(`update-pricing: ${message}`)
@@ -164,9 +169,11 @@ if (missing.length > 0) {
 // Plain code-unit ordering, not localeCompare, so the file is identical on every machine.
 const sorted = Object.fromEntries([...table].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
 writeFileSync(outPath, `${JSON.stringify(sorted, null, 2)}\n`)
+const provenance = { source: '@pydantic/genai-prices', version: sourcePackage.version, pricesInEffect: asOfDay }
+writeFileSync(join(dirname(outPath), 'source.json'), `${JSON.stringify(provenance, null, 2)}\n`)
 
 console.log(
   `update-pricing: ${fromSource - replaced} models from @pydantic/genai-prices ${sourcePackage.version} ` +
-    `(prices in effect ${asOf.toISOString().slice(0, 10)}), ${fromOverrides} from overrides` +
+    `(prices in effect ${asOfDay}), ${fromOverrides} from overrides` +
     `${replaced > 0 ? ` (${replaced} replacing source prices)` : ''}, ${table.size} total -> ${outPath}`,
 )
