@@ -78,8 +78,6 @@ export declare class NativeStore {
 
 export declare function costMicros(inputPerMillion: number, outputPerMillion: number, inputTokens: number, outputTokens: number): number
 
-export declare function currentTimeMs(): number
-
 /** An event from `record()`, its names already interned (0 = absent) and figures validated. */
 export interface EventInput {
   kind: number

@@ -839,7 +839,6 @@ module.exports.NativePricing = nativeBinding.NativePricing
 module.exports.NativeReceiver = nativeBinding.NativeReceiver
 module.exports.NativeStore = nativeBinding.NativeStore
 module.exports.costMicros = nativeBinding.costMicros
-module.exports.currentTimeMs = nativeBinding.currentTimeMs
 module.exports.inferProvider = nativeBinding.inferProvider
 module.exports.intern = nativeBinding.intern
 module.exports.parseProvider = nativeBinding.parseProvider

@@ -18,7 +18,7 @@ use crate::stats::ModelStats;
 use crate::store::EventStore;
 use crate::stream::{EventReceiver, Received};
 use crate::symbol::Symbol;
-use crate::{current_time_ms, registry};
+use crate::registry;
 
 fn invalid(message: impl Into<String>) -> Error {
   Error::new(Status::InvalidArg, message.into())
@@ -50,11 +50,6 @@ pub fn infer_provider_name(model: String) -> &'static str {
 #[napi(js_name = "parseProvider")]
 pub fn parse_provider_name(name: String) -> &'static str {
   Provider::parse(&name).as_str()
-}
-
-#[napi(js_name = "currentTimeMs")]
-pub fn current_time_ms_js() -> f64 {
-  current_time_ms() as f64
 }
 
 /// The symbol id of a name, interning it on first sight.

@@ -25,10 +25,6 @@ impl EventId {
     EventId(bytes)
   }
 
-  pub fn from_bytes(bytes: [u8; 16]) -> Self {
-    EventId(bytes)
-  }
-
   /// Parses the hyphenated form (any letter case); anything else is `None`.
   pub fn parse(text: &str) -> Option<Self> {
     let text = text.as_bytes();

@@ -146,17 +146,6 @@ impl EventStore {
     self.record(request.into_event())
   }
 
-  /// Records completed requests in order, as if one by one, stamped now; returns how many were
-  /// buffered. The aggregates are updated once per distinct key of the batch.
-  pub fn record_completed_batch(&self, requests: &[CompletedRequest]) -> usize {
-    with_tally(|tally| {
-      requests.iter().for_each(|request| tally.add(request.model, request.provider, request.agent, &request.figures()));
-      self.live_stats().add_tally(tally);
-    });
-    let timestamp_ms = current_time_ms();
-    self.buffer_all(requests.iter().map(|request| request.into_event_at(timestamp_ms)))
-  }
-
   /// Records completed requests staged as rows of `STAGED_STRIDE` numbers (see there), in order;
   /// returns how many were buffered. A batch with a bad row records nothing.
   pub fn record_staged(&self, staged: &[f64]) -> Result<usize, InvalidStagedRow> {

@@ -3,10 +3,8 @@
 //! under the shard's shared lock, so it never waits for a reader taking a snapshot; only the first
 //! figures of a new key take a shard's write lock, to insert it.
 
-use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
-use std::sync::Arc;
 
 use crossbeam::utils::CachePadded;
 use dashmap::DashMap;
@@ -365,10 +363,6 @@ impl ComputedStats {
     self.by_provider.iter().find(|(key, _)| *key == provider).map(|(_, figures)| *figures)
   }
 
-  /// The per-model figures keyed by name.
-  pub fn by_model_name(&self) -> HashMap<Arc<str>, ModelStats> {
-    self.by_model.iter().map(|(symbol, figures)| (symbol.name(), *figures)).collect()
-  }
 }
 
 fn find_by_name(entries: &[(Symbol, ModelStats)], name: &str) -> Option<ModelStats> {

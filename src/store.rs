@@ -76,8 +76,8 @@ impl EventStore {
     self.buffer(event)
   }
 
-  /// Buffers an event whose figures the caller has already counted in `live_stats()`.
-  pub fn buffer(&self, event: Event) -> bool {
+  /// Buffers an event whose figures are already counted.
+  fn buffer(&self, event: Event) -> bool {
     if !self.reserve_slot() {
       self.dropped.fetch_add(1, Ordering::Relaxed);
       return false;
@@ -92,14 +92,6 @@ impl EventStore {
       return false;
     }
     true
-  }
-
-  /// Buffers events whose figures the caller has already counted, in order, while there is room;
-  /// returns how many were buffered. One reservation covers the whole batch.
-  pub fn buffer_all(&self, events: impl ExactSizeIterator<Item = Event>) -> usize {
-    let wanted = events.len();
-    let reserved = self.reserve_slots(wanted);
-    self.push_reserved(events.take(reserved).map(StoredEvent::new).collect(), wanted)
   }
 
   /// Buffers a batch that fills a reservation, in order; `wanted` events were recorded in all, and

@@ -173,9 +173,6 @@ impl EventReceiver {
     }
   }
 
-  pub fn is_closed(&self) -> bool {
-    self.with_receiver(true, |_| false)
-  }
 }
 
 impl Drop for EventReceiver {
