@@ -1,6 +1,7 @@
 // Recording arguments shared by every contender: what a router pulls out of request and response
 // bodies. Every string comes out of JSON.parse, so none is an interned source literal, and the
 // sequence is seeded so every run and every contender sees the same calls.
+import { seededRandom } from '../examples/support.mjs'
 
 export const ARG_COUNT = 4096
 // ARG_COUNT is a power of two, so a loop cycles with `(i + 1) & ARG_MASK`.
@@ -38,18 +39,6 @@ export const TWENTY_MODELS = [
 const TEAMS = ['support', 'search', 'billing', 'triage', 'coding', 'research', 'sales', 'ops']
 const PROVIDER_IDS = ['openai-us-east', 'openai-eu-west', 'anthropic-primary', 'anthropic-fallback', 'azure-openai', 'bedrock']
 
-// mulberry32: small, fast and good enough to spread the arguments; seeded for repeatability.
-function random(seed) {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 // Token counts spread over orders of magnitude, as prompts and completions are.
 function logUniform(next, min, max) {
   return Math.floor(Math.exp(Math.log(min) + next() * (Math.log(max) - Math.log(min))))
@@ -69,7 +58,7 @@ function weightedModel(next) {
  * shape (absent ids are undefined). With `models`, names rotate through that list so each appears.
  */
 export function generateArgs({ count = ARG_COUNT, seed = 0x5eed, models } = {}) {
-  const next = random(seed)
+  const next = seededRandom(seed)
   const args = new Array(count)
   for (let i = 0; i < count; i++) {
     const metadata = {}

@@ -55,19 +55,22 @@ export function checkRecordArgs(
 ): void
 export function checkPricing(pricing: unknown): void
 
+/** The call every contender answers: recordLlmCompleted of SPEC section 2 over a LiteLLM table. */
+export type RecordLlmCompleted = (
+  pricing: LiteLlmPrices,
+  model: string,
+  inputTokens: number,
+  outputTokens: number,
+  agentId?: string | null,
+  providerId?: string | null,
+) => void
+
 export class BaselineEventStore {
   constructor(capacity?: number)
   capacity(): number
   len(): number
   droppedCount(): number
-  recordLlmCompleted(
-    pricing: LiteLlmPrices,
-    model: string,
-    inputTokens: number,
-    outputTokens: number,
-    agentId?: string | null,
-    providerId?: string | null,
-  ): void
+  recordLlmCompleted: RecordLlmCompleted
   stats(): BaselineStats
   snapshotEvents(): BaselineEvent[]
   drainAll(): BaselineEvent[]

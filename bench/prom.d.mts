@@ -1,6 +1,6 @@
 // Types of the prom-client comparison recorder, for the vitest checks of its figures.
 import type { Counter, Registry } from 'prom-client'
-import type { LiteLlmPrices } from './baseline.mjs'
+import type { RecordLlmCompleted } from './baseline.mjs'
 
 export class PromRecorder {
   readonly registry: Registry
@@ -8,12 +8,5 @@ export class PromRecorder {
   readonly inputTokens: Counter<'model' | 'provider'>
   readonly outputTokens: Counter<'model' | 'provider'>
   readonly costMicros: Counter<'model' | 'provider'>
-  recordLlmCompleted(
-    pricing: LiteLlmPrices,
-    model: string,
-    inputTokens: number,
-    outputTokens: number,
-    agentId?: string | null,
-    providerId?: string | null,
-  ): void
+  recordLlmCompleted: RecordLlmCompleted
 }
