@@ -5,6 +5,8 @@ export default defineConfig({
     include: ['__test__/**/*.spec.ts'],
     // Worker-thread tests share native stores across threads; child processes isolate them.
     pool: 'forks',
+    // Lets tests collect garbage on purpose, to check what must stay reachable while it waits.
+    execArgv: ['--expose-gc'],
     testTimeout: 30_000,
   },
 })

@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process'
 import { pbkdf2 } from 'node:crypto'
 import { once } from 'node:events'
 import { existsSync, readdirSync } from 'node:fs'
+import { setImmediate } from 'node:timers'
 import { setImmediate as turn } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
@@ -72,6 +73,17 @@ async function within<T>(ms: number, promise: Promise<T>): Promise<T> {
   } finally {
     clearTimeout(timer)
   }
+}
+
+/** A full garbage collection: vitest.config.ts exposes `gc`. */
+function collectGarbageNow(): void {
+  ;(globalThis as { gc?: () => void }).gc!()
+}
+
+/** A full garbage collection after the current job, so that the WeakRefs it touched may be cleared. */
+async function collectGarbage(): Promise<void> {
+  await turn()
+  collectGarbageNow()
 }
 
 function sharedInts(length = 1): Int32Array {
@@ -377,8 +389,47 @@ describe('EventReceiver: waiting', () => {
     store.recordLlmCompleted(pricing, 'gpt-4o', 7, 5, 'late')
     const event = await within(HANG_GUARD_MS, waiting)
     expect(event).toMatchObject({ type: 'llm_request_completed', inputTokens: 7, agentId: 'late' })
-    // The store wakes the receiver on the next turn of the event loop: far below this bound.
+    // The store resumes the receiver when it hands the request over, at the end of this turn of
+    // the event loop: far below this bound.
     expect(performance.now() - recordedAt).toBeLessThan(1_000)
+  })
+
+  it('a consumer that nothing but its waiting recv() holds keeps receiving while its store lives, across garbage collection', async () => {
+    const seen: string[] = []
+    let allSeen!: () => void
+    const delivered = new Promise<void>((resolve) => {
+      allSeen = resolve
+    })
+    // As in a router: the store is kept, the consumer loop is started and forgotten.
+    const store = (() => {
+      const [store, receiver] = EventStore.withStreaming(100, 10)
+      void (async () => {
+        for await (const event of receiver) {
+          seen.push(event.agentId ?? '')
+          if (seen.length === 2) allSeen()
+        }
+      })()
+      return store
+    })()
+    await collectGarbage()
+    store.recordLlmCompleted(pricing, 'gpt-4o', 1, 1, 'after-one-collection')
+    await turn()
+    await collectGarbage()
+    store.recordLlmCompleted(pricing, 'gpt-4o', 1, 1, 'after-two-collections')
+    await within(HANG_GUARD_MS, delivered)
+    expect(seen).toEqual(['after-one-collection', 'after-two-collections'])
+  })
+
+  it('a waiting recv() gets its event when nothing but the wait holds its store and receiver, across garbage collection', async () => {
+    const consume = async () => {
+      const [store, receiver] = EventStore.withStreaming(10, 10)
+      const waiting = receiver.recv()
+      store.recordLlmCompleted(pricing, 'gpt-4o', 3, 2, 'held-by-nothing-else')
+      // Runs just after the store hands the request over, within the same turn of the event loop.
+      setImmediate(collectGarbageNow)
+      return (await waiting)?.agentId
+    }
+    expect(await within(HANG_GUARD_MS, consume())).toBe('held-by-nothing-else')
   })
 
   it('several waiting recv() calls each get their own event, in order', async () => {

@@ -1,34 +1,47 @@
 import type { NativeReceiver } from '../index.js'
 import { type AnalyticsEvent, decodeEvents, eventBuffers } from './events.js'
 
+/** The store a receiver reads from: it hands its staged events over before each read. */
+interface StreamingStore {
+  flush(): void
+}
+
 /** Returned by `#take` when nothing is waiting but more may come. */
 const EMPTY = Symbol('empty')
 
+// Only the facade records into a streaming store, always on the thread that owns it, so the
+// store resumes its receiver's waiting recv() calls itself, right after each record: resolved,
+// they are held by the microtask queue. Until then, a waiting consumer (a `for await` loop
+// started and forgotten, say) is often referenced by nothing but the promise it waits on, which
+// only the receiver reaches: keyed by the store, the waiting receiver lives as long as the store
+// that can still feed it, and no longer.
+const waitingOn = new WeakMap<StreamingStore, () => void>()
+
+/** Resumes the recv() calls waiting on `store`'s stream, if any: the store just recorded. */
+export function wakeWaitingReceiver(store: StreamingStore): void {
+  waitingOn.get(store)?.()
+}
+
 /**
  * The consuming end of a streaming store: every event the channel had room for, in order.
- * `recv()` and `for await` wait without blocking the event loop and without a thread: the store
- * wakes a waiting receiver when it streams an event. A receiver that is waiting does not keep
- * the process alive, like an unref'd timer.
+ * `recv()` and `for await` wait without blocking the event loop, without a thread and without
+ * polling: the store resumes a waiting receiver as soon as it records. A receiver that is waiting
+ * does not keep the process alive.
  */
 export class EventReceiver implements AsyncIterable<AnalyticsEvent> {
   readonly #native: NativeReceiver
-  readonly #publish: () => void
+  readonly #store: StreamingStore
   #waiters: Array<() => void> = []
+  readonly #wakeUp = (): void => this.#wake()
 
-  /** @internal `publish` hands the store's staged events over before each read. */
-  constructor(receiver: NativeReceiver, publish: () => void) {
+  /** @internal */
+  constructor(receiver: NativeReceiver, store: StreamingStore) {
     this.#native = receiver
-    this.#publish = publish
-    // The native side holds this callback for as long as the store lives; through a WeakRef it
-    // does not hold the receiver too, so an abandoned receiver can be collected.
-    const self = new WeakRef(this)
-    receiver.setWaker(() => {
-      const live = self.deref()
-      if (live) live.#wake()
-    })
+    this.#store = store
   }
 
   #wake(): void {
+    waitingOn.delete(this.#store)
     const waiters = this.#waiters
     this.#waiters = []
     for (const resolve of waiters) resolve()
@@ -36,7 +49,7 @@ export class EventReceiver implements AsyncIterable<AnalyticsEvent> {
 
   /** The next event, `undefined` once closed, or `EMPTY`. */
   #take(): AnalyticsEvent | undefined | typeof EMPTY {
-    this.#publish()
+    this.#store.flush()
     const buffers = eventBuffers()
     const received = this.#native.tryRecv(buffers.numbers, buffers.ids)
     if (received.events) return decodeEvents(received.events, buffers)[0]
@@ -54,8 +67,9 @@ export class EventReceiver implements AsyncIterable<AnalyticsEvent> {
     for (;;) {
       const event = this.#take()
       if (event !== EMPTY) return event
-      // Arming re-checks the channel, so an event streamed since `#take` is not waited for.
-      if (this.#native.arm()) await new Promise<void>((resolve) => this.#waiters.push(resolve))
+      // Nothing records between `#take` and here: records happen on this thread.
+      waitingOn.set(this.#store, this.#wakeUp)
+      await new Promise<void>((resolve) => this.#waiters.push(resolve))
     }
   }
 
@@ -73,13 +87,13 @@ export class EventReceiver implements AsyncIterable<AnalyticsEvent> {
 
   /** Events waiting to be received. */
   len(): number {
-    this.#publish()
+    this.#store.flush()
     return this.#native.len()
   }
 
   /** Events not streamed because the channel was full. */
   droppedCount(): number {
-    this.#publish()
+    this.#store.flush()
     return this.#native.droppedCount()
   }
 

@@ -5,7 +5,7 @@ import { native } from './binding.js'
 import { type AnalyticsEvent, type EventInput, encodeEvent, readEvents } from './events.js'
 import { PricingManager } from './pricing.js'
 import { inferProvider, PROVIDERS, providerIndex, type Provider } from './provider.js'
-import { EventReceiver } from './receiver.js'
+import { EventReceiver, wakeWaitingReceiver } from './receiver.js'
 import { type ComputedStats, readStats } from './stats.js'
 import { optionalSymbolFor, symbolFor } from './symbols.js'
 import {
@@ -103,7 +103,7 @@ export class EventStore {
     checkCapacity('capacity', capacity)
     checkCapacity('channelSize', channelSize)
     const store = EventStore.#fromNative(native.NativeStore.withStreaming(capacity, channelSize))
-    return [store, new EventReceiver(store.#native.takeReceiver()!, () => store.flush())]
+    return [store, new EventReceiver(store.#native.takeReceiver()!, store)]
   }
 
   /**
@@ -150,6 +150,14 @@ export class EventStore {
     this.#stagedRows = 0
     staging.delete(this)
     this.#bufferFull = this.#native.recordCompletedBatch(this.#staged, rows) < rows
+    wakeWaitingReceiver(this)
+  }
+
+  /** Hands the staged requests over first, so that events keep the order they were recorded in. */
+  #recordEvent(input: Parameters<NativeStore['recordEvent']>[0]): void {
+    this.flush()
+    this.#native.recordEvent(input)
+    wakeWaitingReceiver(this)
   }
 
   #stage(model: number, provider: number, agent: number, providerId: number, input: number, output: number, inputPerMillion: number, outputPerMillion: number): void {
@@ -221,8 +229,7 @@ export class EventStore {
   /** Records any event; a fresh `eventId` and the current `timestampMs` fill in when absent. */
   record(event: EventInput): void {
     const encoded = encodeEvent(event)
-    this.flush()
-    this.#native.recordEvent(encoded)
+    this.#recordEvent(encoded)
   }
 
   recordLlmFailed(
@@ -242,8 +249,7 @@ export class EventStore {
       errorCode: errorCode == null ? undefined : checkIdentifier('errorCode', errorCode),
       errorMessage: checkOptionalMessage('errorMessage', errorMessage),
     }
-    this.flush()
-    this.#native.recordEvent(input)
+    this.#recordEvent(input)
   }
 
   recordBudgetThreshold(
@@ -260,20 +266,19 @@ export class EventStore {
       c: checkCount('budgetMicros', budgetMicros),
       agent: optionalSymbolFor('agentId', agentId),
     }
-    this.flush()
-    this.#native.recordEvent(input)
+    this.#recordEvent(input)
   }
 
   recordRouterStarted(port: number): void {
     const input = { ...EMPTY_EVENT, kind: 3, a: checkIntegerInRange('port', port, 0, 65_535) }
-    this.flush()
-    this.#native.recordEvent(input)
+    this.#recordEvent(input)
   }
 
   /** Records `router_stopped` with the store's totals at this moment. */
   recordRouterStopped(): void {
     this.flush()
     this.#native.recordRouterStopped()
+    wakeWaitingReceiver(this)
   }
 
   stats(): ComputedStats {
