@@ -26,16 +26,6 @@ export declare class NativeReceiver {
   len(): number
   droppedCount(): number
   close(): void
-  /**
-   * Registers `wake`, which this thread's event loop calls after `arm()` once an event is
-   * waiting or the stream is over.
-   */
-  setWaker(wake: () => void): void
-  /**
-   * Asks for one call of the waker; returns whether to wait for it (`false`: an event is
-   * waiting, or the stream is over).
-   */
-  arm(): boolean
 }
 
 export declare class NativeStore {

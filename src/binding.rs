@@ -5,8 +5,7 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use napi::bindgen_prelude::{Float64ArraySlice, Function, Uint8ArraySlice};
-use napi::threadsafe_function::ThreadsafeFunctionCallMode;
+use napi::bindgen_prelude::{Float64ArraySlice, Uint8ArraySlice};
 use napi::{Error, Result, Status};
 use napi_derive::napi;
 
@@ -498,35 +497,6 @@ impl NativeReceiver {
   #[napi]
   pub fn close(&self) {
     self.receiver.close();
-  }
-
-  /// Registers `wake`, which this thread's event loop calls after `arm()` once an event is
-  /// waiting or the stream is over.
-  //
-  // Why the sender wakes the receiver through a threadsafe function, rather than a thread-pool
-  // task polling with a short `recv_timeout`: a waiting receiver costs no thread (a polling task
-  // holds one of libuv's four pool threads for as long as the stream is idle, and the JS loop
-  // around it keeps the event loop busy), and an event reaches the consumer on the next turn of
-  // the event loop instead of at the next poll: measured from `recordLlmCompleted` to the body
-  // of a `for await` loop, 10 to 25 µs median and under 0.1 ms at the 99th percentile. The
-  // function is weak (unref'd), so a waiting receiver, idle or abandoned, never keeps the process
-  // alive. Only the thread that owns a streaming store records into it, so the function is never
-  // called from another thread while a worker's env is torn down.
-  #[napi]
-  pub fn set_waker(&self, wake: Function<(), ()>) -> Result<()> {
-    let wake = wake.build_threadsafe_function::<()>().weak::<true>().build()?;
-    self.receiver.set_waker(Some(Arc::new(move || {
-      // Closing: the env is going away, and nobody is left to wake.
-      let _ = wake.call((), ThreadsafeFunctionCallMode::NonBlocking);
-    })));
-    Ok(())
-  }
-
-  /// Asks for one call of the waker; returns whether to wait for it (`false`: an event is
-  /// waiting, or the stream is over).
-  #[napi]
-  pub fn arm(&self) -> bool {
-    self.receiver.arm()
   }
 }
 
