@@ -351,7 +351,7 @@ impl NativeStore {
   #[napi]
   pub fn take_receiver(&self) -> Option<NativeReceiver> {
     let receiver = self.receiver.lock().unwrap_or_else(PoisonError::into_inner).take()?;
-    Some(NativeReceiver { receiver: Arc::new(receiver) })
+    Some(NativeReceiver { receiver })
   }
 
   #[napi]
@@ -460,7 +460,7 @@ impl NativeStore {
 
 #[napi]
 pub struct NativeReceiver {
-  receiver: Arc<EventReceiver>,
+  receiver: EventReceiver,
 }
 
 #[napi]
