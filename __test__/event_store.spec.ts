@@ -183,10 +183,9 @@ describe('event_store (23)', () => {
 
   it('record_never_blocks', { timeout: 10_000 }, () => {
     const store = new EventStore(10)
-    const started = performance.now()
+    // Synchronous calls into a full buffer: each returns at once, dropping; a block would hang here
+    // until the test's timeout. (Speed is the benchmark's, never a test's.)
     for (let i = 0; i < 1_000; i++) recordOne(store)
-    // A loose bound: it guards against a hang, not a speed goal (speed is the benchmark's).
-    expect(performance.now() - started).toBeLessThan(5_000)
     expect(store.len()).toBe(10)
     expect(store.droppedCount()).toBe(990)
     expect(store.stats().totalRequests).toBe(1_000)
