@@ -1,9 +1,9 @@
 // The benchmark's pure-JS store must compute exactly what SPEC sections 3, 4 and 6 say, or the
 // comparison with the native package would not be like for like.
 import { describe, expect, it } from 'vitest'
-import { ARGS, TWENTY_MODELS, generateArgs } from '../bench/args.mjs'
-import { BaselineEventStore, type LiteLlmPrices, costMicros, loadPricing } from '../bench/baseline.mjs'
-import { PromRecorder } from '../bench/prom.mjs'
+import { ARGS, TWENTY_MODELS, generateArgs } from '../benchmark/args.mjs'
+import { BaselineEventStore, type LiteLlmPrices, costMicros, loadPricing } from '../benchmark/baseline.mjs'
+import { PromRecorder } from '../benchmark/prom.mjs'
 
 const PRICES: LiteLlmPrices = {
   'gpt-4o': { input_cost_per_token: 2.5e-6, output_cost_per_token: 1e-5 },

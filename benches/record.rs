@@ -4,7 +4,7 @@
 //! Requests go in as the facade hands over a burst, rows of `STAGED_STRIDE` numbers in batches of
 //! 1024 (its largest), with the mix of the JS benchmark: 8 models, 64 agent ids and 6 provider
 //! ids, each id present in half the requests. What the JS side costs (validation, interning, the N-API call)
-//! is not in these figures; `node bench/run.mjs` measures the whole path.
+//! is not in these figures; `node benchmark/run.mjs` measures the whole path.
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -35,10 +35,21 @@ const MODELS: [(&str, f64, f64); 8] = [
 fn staged_batch(seed: u64) -> Vec<f64> {
   let models: Vec<(Symbol, Provider, f64, f64)> = MODELS
     .iter()
-    .map(|&(name, input, output)| (Symbol::intern(name), iron_runtime_analytics::infer_provider(name), input, output))
+    .map(|&(name, input, output)| {
+      (
+        Symbol::intern(name),
+        iron_runtime_analytics::infer_provider(name),
+        input,
+        output,
+      )
+    })
     .collect();
-  let agents: Vec<Symbol> = (0..64).map(|index| Symbol::intern(&format!("agent-{index}"))).collect();
-  let provider_ids: Vec<Symbol> = (0..6).map(|index| Symbol::intern(&format!("provider-{index}"))).collect();
+  let agents: Vec<Symbol> = (0..64)
+    .map(|index| Symbol::intern(&format!("agent-{index}")))
+    .collect();
+  let provider_ids: Vec<Symbol> = (0..6)
+    .map(|index| Symbol::intern(&format!("provider-{index}")))
+    .collect();
   // xorshift64*: the same rows on every run, spread like the JS benchmark's.
   let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
   let mut next = move || {
@@ -50,8 +61,16 @@ fn staged_batch(seed: u64) -> Vec<f64> {
   let mut rows = Vec::with_capacity(BATCH * STAGED_STRIDE);
   for _ in 0..BATCH {
     let (model, provider, input_price, output_price) = models[next() as usize % models.len()];
-    let agent = if next() % 2 == 0 { agents[next() as usize % agents.len()].id() } else { 0 };
-    let provider_id = if next() % 2 == 0 { provider_ids[next() as usize % provider_ids.len()].id() } else { 0 };
+    let agent = if next() % 2 == 0 {
+      agents[next() as usize % agents.len()].id()
+    } else {
+      0
+    };
+    let provider_id = if next() % 2 == 0 {
+      provider_ids[next() as usize % provider_ids.len()].id()
+    } else {
+      0
+    };
     rows.extend_from_slice(&[
       model.id() as f64,
       provider.index() as f64,
@@ -70,7 +89,9 @@ fn staged_batch(seed: u64) -> Vec<f64> {
 /// ns per request for `threads` threads each recording `BATCHES` batches into one store; with
 /// `drain`, the first thread also drains the buffer after each batch (timed too).
 fn measure(threads: usize, store: Arc<EventStore>, drain: bool) -> f64 {
-  let batches: Vec<Vec<f64>> = (0..threads).map(|seed| staged_batch(seed as u64 + 1)).collect();
+  let batches: Vec<Vec<f64>> = (0..threads)
+    .map(|seed| staged_batch(seed as u64 + 1))
+    .collect();
   let started = Instant::now();
   let workers: Vec<_> = batches
     .into_iter()
@@ -87,7 +108,9 @@ fn measure(threads: usize, store: Arc<EventStore>, drain: bool) -> f64 {
       })
     })
     .collect();
-  workers.into_iter().for_each(|worker| worker.join().unwrap());
+  workers
+    .into_iter()
+    .for_each(|worker| worker.join().unwrap());
   started.elapsed().as_nanos() as f64 / (threads * BATCH * BATCHES) as f64
 }
 
@@ -107,15 +130,24 @@ fn report(label: &str, run: impl Fn() -> f64) {
 fn main() {
   let full = || {
     let store = Arc::new(EventStore::new(1));
-    store.record_staged(&staged_batch(0)[..STAGED_STRIDE]).expect("valid row");
+    store
+      .record_staged(&staged_batch(0)[..STAGED_STRIDE])
+      .expect("valid row");
     store
   };
   report("drop path, 1 thread", || measure(1, full(), false));
-  report("drop path, 2 threads (wall time / requests)", || measure(2, full(), false));
-  report("buffered + drained each batch, 1 thread", || measure(1, Arc::new(EventStore::new(BATCH)), true));
-  // A fresh store's events land in memory touched for the first time: page faults included.
-  report("buffered into a fresh store, 1 thread", || measure(1, Arc::new(EventStore::new(BATCH * BATCHES)), false));
-  report("buffered into a fresh store, 2 threads (wall time / requests)", || {
-    measure(2, Arc::new(EventStore::new(2 * BATCH * BATCHES)), false)
+  report("drop path, 2 threads (wall time / requests)", || {
+    measure(2, full(), false)
   });
+  report("buffered + drained each batch, 1 thread", || {
+    measure(1, Arc::new(EventStore::new(BATCH)), true)
+  });
+  // A fresh store's events land in memory touched for the first time: page faults included.
+  report("buffered into a fresh store, 1 thread", || {
+    measure(1, Arc::new(EventStore::new(BATCH * BATCHES)), false)
+  });
+  report(
+    "buffered into a fresh store, 2 threads (wall time / requests)",
+    || measure(2, Arc::new(EventStore::new(2 * BATCH * BATCHES)), false),
+  );
 }

@@ -13,11 +13,11 @@ use crate::event::{Event, EventId, FailureDetail, Payload};
 use crate::pricing::{ModelPrice, PricingManager};
 use crate::provider::{infer_provider, Provider};
 use crate::recording::STAGED_STRIDE;
+use crate::registry;
 use crate::stats::ModelStats;
 use crate::store::EventStore;
 use crate::stream::{EventReceiver, Received};
 use crate::symbol::Symbol;
-use crate::registry;
 
 fn invalid(message: impl Into<String>) -> Error {
   Error::new(Status::InvalidArg, message.into())
@@ -34,11 +34,18 @@ fn symbol(id: u32) -> Result<Symbol> {
 
 /// 0 means absent.
 fn optional_symbol(id: u32) -> Result<Option<Symbol>> {
-  if id == 0 { Ok(None) } else { symbol(id).map(Some) }
+  if id == 0 {
+    Ok(None)
+  } else {
+    symbol(id).map(Some)
+  }
 }
 
 fn provider(index: u32) -> Result<Provider> {
-  u8::try_from(index).ok().and_then(Provider::from_index).ok_or_else(|| invalid(format!("unknown provider {index}")))
+  u8::try_from(index)
+    .ok()
+    .and_then(Provider::from_index)
+    .ok_or_else(|| invalid(format!("unknown provider {index}")))
 }
 
 #[napi(js_name = "inferProvider")]
@@ -60,7 +67,10 @@ pub fn intern(name: String) -> u32 {
 /// Interned names with ids `fromId..`, so a thread can extend its cache with one call.
 #[napi]
 pub fn symbol_names(from_id: u32) -> Vec<String> {
-  Symbol::names_from(from_id).iter().map(|name| name.to_string()).collect()
+  Symbol::names_from(from_id)
+    .iter()
+    .map(|name| name.to_string())
+    .collect()
 }
 
 #[napi(object)]
@@ -95,7 +105,9 @@ pub struct NativePricing {
 impl NativePricing {
   #[napi(constructor)]
   pub fn new() -> Self {
-    NativePricing { manager: PricingManager::with_default_table() }
+    NativePricing {
+      manager: PricingManager::with_default_table(),
+    }
   }
 
   #[napi(factory)]
@@ -107,7 +119,10 @@ impl NativePricing {
 
   #[napi]
   pub fn load_json(&self, json: String) -> Result<()> {
-    self.manager.load_json(&json).map_err(|error| invalid(error.to_string()))
+    self
+      .manager
+      .load_json(&json)
+      .map_err(|error| invalid(error.to_string()))
   }
 
   #[napi]
@@ -118,14 +133,29 @@ impl NativePricing {
 
   #[napi]
   pub fn models(&self) -> Vec<String> {
-    self.manager.table().models().into_iter().map(str::to_owned).collect()
+    self
+      .manager
+      .table()
+      .models()
+      .into_iter()
+      .map(str::to_owned)
+      .collect()
   }
 }
 
 #[napi(js_name = "costMicros")]
-pub fn cost_micros_js(input_per_million: f64, output_per_million: f64, input_tokens: f64, output_tokens: f64) -> f64 {
-  crate::pricing::cost_micros(count(input_per_million), count(output_per_million), count(input_tokens), count(output_tokens))
-    as f64
+pub fn cost_micros_js(
+  input_per_million: f64,
+  output_per_million: f64,
+  input_tokens: f64,
+  output_tokens: f64,
+) -> f64 {
+  crate::pricing::cost_micros(
+    count(input_per_million),
+    count(output_per_million),
+    count(input_tokens),
+    count(output_tokens),
+  ) as f64
 }
 
 /// A read of events: how many there were, and the failure details of the failed ones. The events
@@ -157,7 +187,13 @@ impl<'a> RowWriter<'a> {
     // SAFETY: the facade allocates these buffers for its own use, never shares them with another
     // thread, and runs no JavaScript during this call, so nothing else touches them meanwhile.
     let (numbers, ids) = unsafe { (numbers.as_mut(), ids.as_mut()) };
-    RowWriter { numbers, ids, written: 0, error_codes: Vec::new(), error_messages: Vec::new() }
+    RowWriter {
+      numbers,
+      ids,
+      written: 0,
+      error_codes: Vec::new(),
+      error_messages: Vec::new(),
+    }
   }
 
   fn fits(&self, count: usize) -> bool {
@@ -173,7 +209,14 @@ impl<'a> RowWriter<'a> {
     let agent = event.agent.map_or(NONE, |agent| agent.id() as f64);
     let provider_id = |id: Option<Symbol>| id.map_or(NONE, |id| id.id() as f64);
     let row: [f64; STRIDE] = match &event.payload {
-      Payload::LlmRequestCompleted { model, provider, provider_id: pid, input_tokens, output_tokens, cost_micros } => [
+      Payload::LlmRequestCompleted {
+        model,
+        provider,
+        provider_id: pid,
+        input_tokens,
+        output_tokens,
+        cost_micros,
+      } => [
         0.0,
         event.timestamp_ms as f64,
         agent,
@@ -185,18 +228,42 @@ impl<'a> RowWriter<'a> {
         *cost_micros as f64,
         -1.0,
       ],
-      Payload::LlmRequestFailed { model, provider, provider_id: pid, error } => {
+      Payload::LlmRequestFailed {
+        model,
+        provider,
+        provider_id: pid,
+        error,
+      } => {
         let failure = match error {
           Some(detail) => {
-            self.error_codes.push(detail.code.as_deref().map(str::to_owned));
-            self.error_messages.push(detail.message.as_deref().map(str::to_owned));
+            self
+              .error_codes
+              .push(detail.code.as_deref().map(str::to_owned));
+            self
+              .error_messages
+              .push(detail.message.as_deref().map(str::to_owned));
             (self.error_codes.len() - 1) as f64
           }
           None => -1.0,
         };
-        [1.0, event.timestamp_ms as f64, agent, model.id() as f64, *provider as u8 as f64, provider_id(*pid), 0.0, 0.0, 0.0, failure]
+        [
+          1.0,
+          event.timestamp_ms as f64,
+          agent,
+          model.id() as f64,
+          *provider as u8 as f64,
+          provider_id(*pid),
+          0.0,
+          0.0,
+          0.0,
+          failure,
+        ]
       }
-      Payload::BudgetThresholdReached { threshold_percent, current_spend_micros, budget_micros } => [
+      Payload::BudgetThresholdReached {
+        threshold_percent,
+        current_spend_micros,
+        budget_micros,
+      } => [
         2.0,
         event.timestamp_ms as f64,
         agent,
@@ -208,10 +275,22 @@ impl<'a> RowWriter<'a> {
         *budget_micros as f64,
         -1.0,
       ],
-      Payload::RouterStarted { port } => {
-        [3.0, event.timestamp_ms as f64, agent, NONE, 0.0, NONE, *port as f64, 0.0, 0.0, -1.0]
-      }
-      Payload::RouterStopped { total_requests, total_cost_micros } => [
+      Payload::RouterStarted { port } => [
+        3.0,
+        event.timestamp_ms as f64,
+        agent,
+        NONE,
+        0.0,
+        NONE,
+        *port as f64,
+        0.0,
+        0.0,
+        -1.0,
+      ],
+      Payload::RouterStopped {
+        total_requests,
+        total_cost_micros,
+      } => [
         4.0,
         event.timestamp_ms as f64,
         agent,
@@ -229,7 +308,11 @@ impl<'a> RowWriter<'a> {
   }
 
   fn finish(self, count: usize) -> EventRows {
-    EventRows { count: count as u32, error_codes: self.error_codes, error_messages: self.error_messages }
+    EventRows {
+      count: count as u32,
+      error_codes: self.error_codes,
+      error_messages: self.error_messages,
+    }
   }
 }
 
@@ -272,8 +355,13 @@ impl EventInput {
         current_spend_micros: count(self.b),
         budget_micros: count(self.c),
       },
-      3 => Payload::RouterStarted { port: self.a as u16 },
-      4 => Payload::RouterStopped { total_requests: count(self.a), total_cost_micros: count(self.b) },
+      3 => Payload::RouterStarted {
+        port: self.a as u16,
+      },
+      4 => Payload::RouterStopped {
+        total_requests: count(self.a),
+        total_cost_micros: count(self.b),
+      },
       kind => return Err(invalid(format!("unknown event kind {kind}"))),
     };
     let mut event = Event::new(optional_symbol(self.agent)?, payload);
@@ -293,7 +381,11 @@ const STATS_HEAD: usize = 8;
 /// `[key, requests, input, output, cost]`, keyed by symbol id (providers: their index).
 const STATS_ROW: usize = 5;
 
-fn write_stats_rows<K: Copy>(out: &mut [f64], entries: &[(K, ModelStats)], key: impl Fn(K) -> f64) -> usize {
+fn write_stats_rows<K: Copy>(
+  out: &mut [f64],
+  entries: &[(K, ModelStats)],
+  key: impl Fn(K) -> f64,
+) -> usize {
   for (row, &(name, figures)) in out.chunks_exact_mut(STATS_ROW).zip(entries) {
     row.copy_from_slice(&[
       key(name),
@@ -316,13 +408,19 @@ pub struct NativeStore {
 impl NativeStore {
   #[napi(constructor)]
   pub fn new(capacity: u32) -> Self {
-    NativeStore { store: Arc::new(EventStore::new(capacity as usize)), receiver: Mutex::new(None) }
+    NativeStore {
+      store: Arc::new(EventStore::new(capacity as usize)),
+      receiver: Mutex::new(None),
+    }
   }
 
   #[napi(factory)]
   pub fn with_streaming(capacity: u32, channel_size: u32) -> Self {
     let (store, receiver) = EventStore::with_streaming(capacity as usize, channel_size as usize);
-    NativeStore { store: Arc::new(store), receiver: Mutex::new(Some(receiver)) }
+    NativeStore {
+      store: Arc::new(store),
+      receiver: Mutex::new(Some(receiver)),
+    }
   }
 
   #[napi(factory)]
@@ -332,7 +430,10 @@ impl NativeStore {
     napi::bindgen_prelude::retain_current_module_for_unload_safety();
     let store = registry::shared(&name, capacity.map(|capacity| capacity as usize))
       .map_err(|error| invalid(error.to_string()))?;
-    Ok(NativeStore { store, receiver: Mutex::new(None) })
+    Ok(NativeStore {
+      store,
+      receiver: Mutex::new(None),
+    })
   }
 
   /// Whether both handles reach the same store, so the facade can keep one wrapper (and one
@@ -350,7 +451,11 @@ impl NativeStore {
   /// The receiving end of a streaming store, handed out once.
   #[napi]
   pub fn take_receiver(&self) -> Option<NativeReceiver> {
-    let receiver = self.receiver.lock().unwrap_or_else(PoisonError::into_inner).take()?;
+    let receiver = self
+      .receiver
+      .lock()
+      .unwrap_or_else(PoisonError::into_inner)
+      .take()?;
     Some(NativeReceiver { receiver })
   }
 
@@ -364,8 +469,13 @@ impl NativeStore {
   /// requests. Returns how many were buffered.
   #[napi]
   pub fn record_completed_batch(&self, staged: &[f64], count: u32) -> Result<u32> {
-    let rows = staged.get(..count as usize * STAGED_STRIDE).ok_or_else(|| invalid("count exceeds the staged rows"))?;
-    let buffered = self.store.record_staged(rows).map_err(|error| invalid(error.to_string()))?;
+    let rows = staged
+      .get(..count as usize * STAGED_STRIDE)
+      .ok_or_else(|| invalid("count exceeds the staged rows"))?;
+    let buffered = self
+      .store
+      .record_staged(rows)
+      .map_err(|error| invalid(error.to_string()))?;
     Ok(buffered as u32)
   }
 
@@ -423,7 +533,11 @@ impl NativeStore {
 
   /// The buffered events, oldest first, written into `numbers` and `ids` (see `RowWriter`).
   #[napi]
-  pub fn snapshot_events(&self, mut numbers: Float64ArraySlice, mut ids: Uint8ArraySlice) -> EventRows {
+  pub fn snapshot_events(
+    &self,
+    mut numbers: Float64ArraySlice,
+    mut ids: Uint8ArraySlice,
+  ) -> EventRows {
     let mut rows = RowWriter::new(&mut numbers, &mut ids);
     let count = self.store.read_buffered(|events| {
       if rows.fits(events.len()) {
@@ -453,7 +567,10 @@ impl NativeStore {
   /// Returns how many of the ids were buffered; ids that are not UUIDs match nothing.
   #[napi]
   pub fn mark_synced(&self, event_ids: Vec<String>) -> u32 {
-    let ids: Vec<EventId> = event_ids.iter().filter_map(|text| EventId::parse(text)).collect();
+    let ids: Vec<EventId> = event_ids
+      .iter()
+      .filter_map(|text| EventId::parse(text))
+      .collect();
     self.store.mark_synced(&ids) as u32
   }
 }
@@ -468,7 +585,11 @@ impl NativeReceiver {
   /// At most one event, without waiting, written into `numbers` and `ids` (see `RowWriter`);
   /// `closed` tells whether more can ever arrive.
   #[napi]
-  pub fn try_recv(&self, mut numbers: Float64ArraySlice, mut ids: Uint8ArraySlice) -> Result<ReceiveResult> {
+  pub fn try_recv(
+    &self,
+    mut numbers: Float64ArraySlice,
+    mut ids: Uint8ArraySlice,
+  ) -> Result<ReceiveResult> {
     let mut rows = RowWriter::new(&mut numbers, &mut ids);
     // Checked first: a received event that found no room would be lost.
     if !rows.fits(1) {
@@ -477,10 +598,19 @@ impl NativeReceiver {
     Ok(match self.receiver.try_recv() {
       Received::Event(event) => {
         rows.push(&event);
-        ReceiveResult { events: Some(rows.finish(1)), closed: false }
+        ReceiveResult {
+          events: Some(rows.finish(1)),
+          closed: false,
+        }
       }
-      Received::Empty => ReceiveResult { events: None, closed: false },
-      Received::Closed => ReceiveResult { events: None, closed: true },
+      Received::Empty => ReceiveResult {
+        events: None,
+        closed: false,
+      },
+      Received::Closed => ReceiveResult {
+        events: None,
+        closed: true,
+      },
     })
   }
 

@@ -75,7 +75,9 @@ impl fmt::Display for EventId {
 
 /// Unix time in milliseconds.
 pub fn current_time_ms() -> u64 {
-  SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_millis() as u64)
+  SystemTime::now()
+    .duration_since(UNIX_EPOCH)
+    .map_or(0, |elapsed| elapsed.as_millis() as u64)
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -126,8 +128,12 @@ pub struct FailureDetail {
 impl FailureDetail {
   /// `None` when neither a code nor a message is known.
   pub fn new(code: Option<&str>, message: Option<&str>) -> Option<Box<Self>> {
-    (code.is_some() || message.is_some())
-      .then(|| Box::new(FailureDetail { code: code.map(Box::from), message: message.map(Box::from) }))
+    (code.is_some() || message.is_some()).then(|| {
+      Box::new(FailureDetail {
+        code: code.map(Box::from),
+        message: message.map(Box::from),
+      })
+    })
   }
 }
 
@@ -150,12 +156,20 @@ impl Event {
   }
 
   pub fn with_timestamp(timestamp_ms: u64, agent: Option<Symbol>, payload: Payload) -> Self {
-    Event { id: EventId::new_v4(), timestamp_ms, agent, payload }
+    Event {
+      id: EventId::new_v4(),
+      timestamp_ms,
+      agent,
+      payload,
+    }
   }
 
   /// Only LLM request events are sent to the Control API.
   pub fn is_llm_request(&self) -> bool {
-    matches!(self.payload, Payload::LlmRequestCompleted { .. } | Payload::LlmRequestFailed { .. })
+    matches!(
+      self.payload,
+      Payload::LlmRequestCompleted { .. } | Payload::LlmRequestFailed { .. }
+    )
   }
 }
 
@@ -214,8 +228,14 @@ impl StoredEvent {
 
 impl StoredCompleted {
   fn try_from(event: &Event) -> Option<Self> {
-    let Payload::LlmRequestCompleted { model, provider, provider_id, input_tokens, output_tokens, cost_micros } =
-      event.payload
+    let Payload::LlmRequestCompleted {
+      model,
+      provider,
+      provider_id,
+      input_tokens,
+      output_tokens,
+      cost_micros,
+    } = event.payload
     else {
       return None;
     };
@@ -269,14 +289,23 @@ mod tests {
 
   #[test]
   fn malformed_ids_do_not_parse() {
-    for text in ["", "not-a-uuid", "0123456789abcdef0123456789abcdef0123", "g1234567-89ab-4cde-8f01-23456789abcd"] {
+    for text in [
+      "",
+      "not-a-uuid",
+      "0123456789abcdef0123456789abcdef0123",
+      "g1234567-89ab-4cde-8f01-23456789abcd",
+    ] {
       assert_eq!(EventId::parse(text), None, "{text}");
     }
   }
 
   #[test]
   fn events_stay_compact() {
-    assert!(std::mem::size_of::<Event>() <= 72, "{}", std::mem::size_of::<Event>());
+    assert!(
+      std::mem::size_of::<Event>() <= 72,
+      "{}",
+      std::mem::size_of::<Event>()
+    );
     assert_eq!(std::mem::size_of::<StoredEvent>(), 48);
   }
 
@@ -325,10 +354,22 @@ mod tests {
 
   #[test]
   fn only_completed_events_that_fit_are_stored_inline() {
-    assert!(matches!(StoredEvent::new(completed(1_767_225_600_123, 1_000, 2_500)), StoredEvent::Completed(_)));
-    assert!(matches!(StoredEvent::new(completed(1 << 48, 1, 1)), StoredEvent::Boxed(_)));
-    assert!(matches!(StoredEvent::new(completed(0, 1 << 32, 1)), StoredEvent::Boxed(_)));
-    assert!(matches!(StoredEvent::new(Event::new(None, Payload::RouterStarted { port: 1 })), StoredEvent::Boxed(_)));
+    assert!(matches!(
+      StoredEvent::new(completed(1_767_225_600_123, 1_000, 2_500)),
+      StoredEvent::Completed(_)
+    ));
+    assert!(matches!(
+      StoredEvent::new(completed(1 << 48, 1, 1)),
+      StoredEvent::Boxed(_)
+    ));
+    assert!(matches!(
+      StoredEvent::new(completed(0, 1 << 32, 1)),
+      StoredEvent::Boxed(_)
+    ));
+    assert!(matches!(
+      StoredEvent::new(Event::new(None, Payload::RouterStarted { port: 1 })),
+      StoredEvent::Boxed(_)
+    ));
   }
 
   #[test]

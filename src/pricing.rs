@@ -28,7 +28,11 @@ pub struct ModelPrice {
 }
 
 impl ModelPrice {
-  pub fn new(input_cost_per_token: f64, output_cost_per_token: f64, max_output_tokens: Option<u64>) -> Self {
+  pub fn new(
+    input_cost_per_token: f64,
+    output_cost_per_token: f64,
+    max_output_tokens: Option<u64>,
+  ) -> Self {
     Self {
       input_cost_per_token,
       output_cost_per_token,
@@ -43,7 +47,12 @@ impl ModelPrice {
   }
 
   pub fn cost_micros(&self, input_tokens: u64, output_tokens: u64) -> u64 {
-    cost_micros(self.input_micros_per_million, self.output_micros_per_million, input_tokens, output_tokens)
+    cost_micros(
+      self.input_micros_per_million,
+      self.output_micros_per_million,
+      input_tokens,
+      output_tokens,
+    )
   }
 
   /// The most a request can cost: its input plus the largest output it may produce.
@@ -60,8 +69,14 @@ fn usd_per_token_to_micros_per_million(usd_per_token: f64) -> u64 {
 }
 
 /// `floor(in * inPerM / 1e6) + floor(out * outPerM / 1e6)`, exact in 128-bit arithmetic.
-pub fn cost_micros(input_per_million: u64, output_per_million: u64, input_tokens: u64, output_tokens: u64) -> u64 {
-  cost_part(input_tokens, input_per_million).saturating_add(cost_part(output_tokens, output_per_million))
+pub fn cost_micros(
+  input_per_million: u64,
+  output_per_million: u64,
+  input_tokens: u64,
+  output_tokens: u64,
+) -> u64 {
+  cost_part(input_tokens, input_per_million)
+    .saturating_add(cost_part(output_tokens, output_per_million))
 }
 
 fn cost_part(tokens: u64, per_million: u64) -> u64 {
@@ -92,15 +107,19 @@ impl PricingTable {
   /// Parses a LiteLLM pricing document. `sample_spec`, entries that do not parse and entries whose
   /// two costs are both zero are skipped; a document that is not a JSON object is an error.
   pub fn from_json(json: &str) -> Result<Self, PricingError> {
-    let document: Value =
-      serde_json::from_str(json).map_err(|error| PricingError(format!("invalid pricing JSON: {error}")))?;
+    let document: Value = serde_json::from_str(json)
+      .map_err(|error| PricingError(format!("invalid pricing JSON: {error}")))?;
     let Value::Object(entries) = document else {
-      return Err(PricingError("invalid pricing JSON: expected an object keyed by model name".into()));
+      return Err(PricingError(
+        "invalid pricing JSON: expected an object keyed by model name".into(),
+      ));
     };
     let models = entries
       .iter()
       .filter(|(name, _)| name.as_str() != "sample_spec")
-      .filter_map(|(name, entry)| parse_entry(entry).map(|price| (Box::from(name.as_str()), Arc::new(price))))
+      .filter_map(|(name, entry)| {
+        parse_entry(entry).map(|price| (Box::from(name.as_str()), Arc::new(price)))
+      })
       .filter(|(_, price)| price.has_valid_pricing())
       .collect();
     Ok(Self { models })
@@ -128,7 +147,12 @@ impl PricingTable {
 
 fn parse_entry(entry: &Value) -> Option<ModelPrice> {
   let fields: &Map<String, Value> = entry.as_object()?;
-  let price = |key: &str| fields.get(key)?.as_f64().filter(|usd| usd.is_finite() && *usd >= 0.0);
+  let price = |key: &str| {
+    fields
+      .get(key)?
+      .as_f64()
+      .filter(|usd| usd.is_finite() && *usd >= 0.0)
+  };
   let token_limit = |key: &str| fields.get(key).and_then(Value::as_u64);
   Some(ModelPrice::new(
     price("input_cost_per_token")?,
@@ -144,12 +168,15 @@ pub struct PricingManager {
 
 impl PricingManager {
   pub fn with_default_table() -> Self {
-    let table = PricingTable::from_json(DEFAULT_PRICING_JSON).expect("the embedded pricing table is valid JSON");
+    let table = PricingTable::from_json(DEFAULT_PRICING_JSON)
+      .expect("the embedded pricing table is valid JSON");
     Self::with_table(table)
   }
 
   pub fn with_table(table: PricingTable) -> Self {
-    Self { table: ArcSwap::from_pointee(table) }
+    Self {
+      table: ArcSwap::from_pointee(table),
+    }
   }
 
   pub fn from_json(json: &str) -> Result<Self, PricingError> {
@@ -189,7 +216,13 @@ mod tests {
     let table = PricingTable::from_json(SAMPLE).unwrap();
     assert_eq!(table.models(), vec!["gpt-4o-mini", "legacy"]);
     let mini = table.get("gpt-4o-mini").unwrap();
-    assert_eq!((mini.input_micros_per_million, mini.output_micros_per_million), (150_000, 600_000));
+    assert_eq!(
+      (
+        mini.input_micros_per_million,
+        mini.output_micros_per_million
+      ),
+      (150_000, 600_000)
+    );
     assert_eq!(mini.max_output_tokens, Some(16_384));
     assert_eq!(table.get("legacy").unwrap().max_output_tokens, Some(8192));
   }
@@ -202,9 +235,15 @@ mod tests {
     let tiny = ModelPrice::new(1.5e-7, 6e-7, None);
     assert_eq!(tiny.cost_micros(3, 1), 0);
     assert_eq!(tiny.cost_micros(7, 2), 1 + 1);
-    assert_eq!(cost_micros(u64::MAX, u64::MAX, u64::MAX, u64::MAX), u64::MAX);
+    assert_eq!(
+      cost_micros(u64::MAX, u64::MAX, u64::MAX, u64::MAX),
+      u64::MAX
+    );
     let beyond_64_bits = (1u128 << 53) * 600_000_000 / 1_000_000;
-    assert_eq!(cost_micros(600_000_000, 0, 1 << 53, 0), beyond_64_bits as u64);
+    assert_eq!(
+      cost_micros(600_000_000, 0, 1 << 53, 0),
+      beyond_64_bits as u64
+    );
   }
 
   #[test]
@@ -223,7 +262,9 @@ mod tests {
     assert!(manager.load_json("{ nope").is_err());
     assert!(manager.load_json("[]").is_err());
     assert!(manager.get("gpt-4o-mini").is_some());
-    manager.load_json(r#"{ "m": { "input_cost_per_token": 1e-6, "output_cost_per_token": 1e-6 } }"#).unwrap();
+    manager
+      .load_json(r#"{ "m": { "input_cost_per_token": 1e-6, "output_cost_per_token": 1e-6 } }"#)
+      .unwrap();
     assert!(manager.get("gpt-4o-mini").is_none());
     assert!(manager.get("m").is_some());
   }
@@ -231,7 +272,11 @@ mod tests {
   #[test]
   fn default_table_prices_openai_and_anthropic() {
     let manager = PricingManager::with_default_table();
-    assert!(manager.get("gpt-4o").is_some_and(|price| price.has_valid_pricing()));
-    assert!(manager.get("claude-3-5-sonnet-20241022").is_some_and(|price| price.has_valid_pricing()));
+    assert!(manager
+      .get("gpt-4o")
+      .is_some_and(|price| price.has_valid_pricing()));
+    assert!(manager
+      .get("claude-3-5-sonnet-20241022")
+      .is_some_and(|price| price.has_valid_pricing()));
   }
 }

@@ -58,13 +58,17 @@ impl FromStr for Provider {
 }
 
 fn starts_with_ignore_case(text: &str, prefix: &str) -> bool {
-  text.len() >= prefix.len() && text.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+  text.len() >= prefix.len()
+    && text.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
 }
 
 /// `gpt-`, `o1-`, `o3-`, `chatgpt-` are OpenAI's; `claude-` is Anthropic's; in any letter case.
 pub fn infer_provider(model: &str) -> Provider {
   const OPENAI_PREFIXES: [&str; 4] = ["gpt-", "o1-", "o3-", "chatgpt-"];
-  if OPENAI_PREFIXES.iter().any(|prefix| starts_with_ignore_case(model, prefix)) {
+  if OPENAI_PREFIXES
+    .iter()
+    .any(|prefix| starts_with_ignore_case(model, prefix))
+  {
     Provider::OpenAI
   } else if starts_with_ignore_case(model, "claude-") {
     Provider::Anthropic
@@ -101,7 +105,11 @@ mod tests {
     for model in ["gpt-4o", "GPT-4", "o1-mini", "o3-mini", "chatgpt-4o-latest"] {
       assert_eq!(infer_provider(model), Provider::OpenAI, "{model}");
     }
-    for model in ["claude-3-opus-20240229", "CLAUDE-3-SONNET", "claude-instant-1.2"] {
+    for model in [
+      "claude-3-opus-20240229",
+      "CLAUDE-3-SONNET",
+      "claude-instant-1.2",
+    ] {
       assert_eq!(infer_provider(model), Provider::Anthropic, "{model}");
     }
     for model in ["llama-2-70b", "o1", "gpt4", "", "é-claude-"] {

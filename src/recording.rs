@@ -71,7 +71,11 @@ pub struct InvalidStagedRow {
 
 impl fmt::Display for InvalidStagedRow {
   fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-    write!(f, "staged row {} is incomplete or names an unknown symbol or provider", self.row)
+    write!(
+      f,
+      "staged row {} is incomplete or names an unknown symbol or provider",
+      self.row
+    )
   }
 }
 
@@ -83,7 +87,13 @@ impl std::error::Error for InvalidStagedRow {}
 fn staged_request(row: &[f64]) -> Option<CompletedRequest> {
   // `as` saturates and truncates: the facade sends ids it got from `intern` and counts it checked.
   let symbol = |value: f64| Symbol::from_id(value as u32);
-  let optional = |value: f64| if value == 0.0 { Some(None) } else { symbol(value).map(Some) };
+  let optional = |value: f64| {
+    if value == 0.0 {
+      Some(None)
+    } else {
+      symbol(value).map(Some)
+    }
+  };
   let (input_tokens, output_tokens) = (row[4] as u64, row[5] as u64);
   Some(CompletedRequest {
     model: symbol(row[0])?,
@@ -116,7 +126,15 @@ impl EventStore {
     provider_id: Option<&str>,
   ) -> bool {
     let provider = infer_provider(model);
-    self.record_llm_completed_with_provider(pricing, model, provider, input_tokens, output_tokens, agent_id, provider_id)
+    self.record_llm_completed_with_provider(
+      pricing,
+      model,
+      provider,
+      input_tokens,
+      output_tokens,
+      agent_id,
+      provider_id,
+    )
   }
 
   #[allow(clippy::too_many_arguments)]
@@ -130,7 +148,9 @@ impl EventStore {
     agent_id: Option<&str>,
     provider_id: Option<&str>,
   ) -> bool {
-    let cost_micros = pricing.get(model).map_or(0, |price| price.cost_micros(input_tokens, output_tokens));
+    let cost_micros = pricing
+      .get(model)
+      .map_or(0, |price| price.cost_micros(input_tokens, output_tokens));
     self.record_completed(CompletedRequest {
       model: Symbol::intern(model),
       provider,
@@ -151,7 +171,9 @@ impl EventStore {
   pub fn record_staged(&self, staged: &[f64]) -> Result<usize, InvalidStagedRow> {
     let rows = staged.chunks_exact(STAGED_STRIDE);
     if !rows.remainder().is_empty() {
-      return Err(InvalidStagedRow { row: staged.len() / STAGED_STRIDE });
+      return Err(InvalidStagedRow {
+        row: staged.len() / STAGED_STRIDE,
+      });
     }
     let wanted = rows.len();
     // Room first, so one pass over the rows both counts every request and builds the events that
@@ -166,10 +188,17 @@ impl EventStore {
           tally.clear();
           return Err(InvalidStagedRow { row: index });
         };
-        tally.add(request.model, request.provider, request.agent, &request.figures());
+        tally.add(
+          request.model,
+          request.provider,
+          request.agent,
+          &request.figures(),
+        );
         if index < reserved {
           let timestamp_ms = if row[8] > 0.0 { row[8] as u64 } else { now };
-          batch.push(StoredEvent::new(request.into_event_with(EventId::new_v4_from(&mut ids), timestamp_ms)));
+          batch.push(StoredEvent::new(
+            request.into_event_with(EventId::new_v4_from(&mut ids), timestamp_ms),
+          ));
         }
       }
       self.live_stats().add_tally(tally);
@@ -206,7 +235,11 @@ impl EventStore {
     budget_micros: u64,
     agent_id: Option<&str>,
   ) -> bool {
-    let payload = Payload::BudgetThresholdReached { threshold_percent, current_spend_micros, budget_micros };
+    let payload = Payload::BudgetThresholdReached {
+      threshold_percent,
+      current_spend_micros,
+      budget_micros,
+    };
     self.record(Event::new(agent_id.map(Symbol::intern), payload))
   }
 
@@ -229,7 +262,13 @@ impl EventStore {
 mod tests {
   use super::*;
 
-  fn row(model: Symbol, provider: Provider, agent: Option<Symbol>, input: u64, timestamp_ms: u64) -> [f64; STAGED_STRIDE] {
+  fn row(
+    model: Symbol,
+    provider: Provider,
+    agent: Option<Symbol>,
+    input: u64,
+    timestamp_ms: u64,
+  ) -> [f64; STAGED_STRIDE] {
     [
       model.id() as f64,
       provider.index() as f64,
@@ -249,7 +288,15 @@ mod tests {
     let model = Symbol::intern("staged-model");
     let agent = Symbol::intern("staged-agent");
     let rows: Vec<f64> = (1..=3)
-      .flat_map(|input| row(model, Provider::OpenAI, Some(agent), input * 1_000, 1_767_225_600_000 + input))
+      .flat_map(|input| {
+        row(
+          model,
+          Provider::OpenAI,
+          Some(agent),
+          input * 1_000,
+          1_767_225_600_000 + input,
+        )
+      })
       .collect();
     assert_eq!(store.record_staged(&rows), Ok(2));
     assert_eq!((store.len(), store.dropped_count()), (2, 1));
@@ -275,7 +322,15 @@ mod tests {
   fn a_zero_timestamp_means_now() {
     let store = EventStore::new(1);
     let before = current_time_ms();
-    store.record_staged(&row(Symbol::intern("staged-model"), Provider::Unknown, None, 1, 0)).unwrap();
+    store
+      .record_staged(&row(
+        Symbol::intern("staged-model"),
+        Provider::Unknown,
+        None,
+        1,
+        0,
+      ))
+      .unwrap();
     let stamped = store.snapshot_events()[0].timestamp_ms;
     assert!(stamped >= before && stamped <= current_time_ms());
   }
@@ -295,8 +350,18 @@ mod tests {
       let rows: Vec<f64> = [good, bad].concat();
       assert_eq!(store.record_staged(&rows), Err(InvalidStagedRow { row: 1 }));
     }
-    assert_eq!(store.record_staged(&good[..STAGED_STRIDE - 1]), Err(InvalidStagedRow { row: 0 }));
-    assert_eq!((store.len(), store.dropped_count(), store.stats().total_requests), (0, 0, 0));
+    assert_eq!(
+      store.record_staged(&good[..STAGED_STRIDE - 1]),
+      Err(InvalidStagedRow { row: 0 })
+    );
+    assert_eq!(
+      (
+        store.len(),
+        store.dropped_count(),
+        store.stats().total_requests
+      ),
+      (0, 0, 0)
+    );
     // The room reserved for a refused batch was given back.
     let rows: Vec<f64> = std::iter::repeat_n(good, 10).flatten().collect();
     assert_eq!(store.record_staged(&rows), Ok(10));
@@ -307,14 +372,26 @@ mod tests {
     // More agents than the tally has slots, so some evict others within one batch.
     let store = EventStore::new(1);
     let model = Symbol::intern("staged-model");
-    let agents: Vec<Symbol> = (0..600).map(|index| Symbol::intern(&format!("tally-agent-{index}"))).collect();
-    let rows: Vec<f64> =
-      (0..3).flat_map(|_| agents.iter().flat_map(|&agent| row(model, Provider::OpenAI, Some(agent), 7, 1))).collect();
+    let agents: Vec<Symbol> = (0..600)
+      .map(|index| Symbol::intern(&format!("tally-agent-{index}")))
+      .collect();
+    let rows: Vec<f64> = (0..3)
+      .flat_map(|_| {
+        agents
+          .iter()
+          .flat_map(|&agent| row(model, Provider::OpenAI, Some(agent), 7, 1))
+      })
+      .collect();
     store.record_staged(&rows).unwrap();
     let stats = store.stats();
     for agent in &agents {
       let figures = stats.agent(&agent.name()).expect("every agent is counted");
-      assert_eq!((figures.request_count, figures.input_tokens), (3, 21), "{}", agent.name());
+      assert_eq!(
+        (figures.request_count, figures.input_tokens),
+        (3, 21),
+        "{}",
+        agent.name()
+      );
     }
     assert_eq!(stats.total_requests, 1_800);
   }

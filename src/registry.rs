@@ -27,7 +27,8 @@ impl fmt::Display for CapacityMismatch {
 impl std::error::Error for CapacityMismatch {}
 
 fn stores() -> &'static Mutex<HashMap<String, Arc<EventStore>>> {
-  static STORES: LazyLock<Mutex<HashMap<String, Arc<EventStore>>>> = LazyLock::new(Default::default);
+  static STORES: LazyLock<Mutex<HashMap<String, Arc<EventStore>>>> =
+    LazyLock::new(Default::default);
   &STORES
 }
 
@@ -37,9 +38,11 @@ pub fn shared(name: &str, capacity: Option<usize>) -> Result<Arc<EventStore>, Ca
   let mut stores = stores().lock().unwrap_or_else(PoisonError::into_inner);
   if let Some(store) = stores.get(name) {
     return match capacity {
-      Some(requested) if requested != store.capacity() => {
-        Err(CapacityMismatch { name: name.to_owned(), existing: store.capacity(), requested })
-      }
+      Some(requested) if requested != store.capacity() => Err(CapacityMismatch {
+        name: name.to_owned(),
+        existing: store.capacity(),
+        requested,
+      }),
       _ => Ok(store.clone()),
     };
   }
@@ -50,12 +53,21 @@ pub fn shared(name: &str, capacity: Option<usize>) -> Result<Arc<EventStore>, Ca
 
 /// Forgets the name; threads that hold the store keep using it until they let go.
 pub fn remove(name: &str) -> bool {
-  stores().lock().unwrap_or_else(PoisonError::into_inner).remove(name).is_some()
+  stores()
+    .lock()
+    .unwrap_or_else(PoisonError::into_inner)
+    .remove(name)
+    .is_some()
 }
 
 /// Names of the registered stores, sorted.
 pub fn names() -> Vec<String> {
-  let mut names: Vec<String> = stores().lock().unwrap_or_else(PoisonError::into_inner).keys().cloned().collect();
+  let mut names: Vec<String> = stores()
+    .lock()
+    .unwrap_or_else(PoisonError::into_inner)
+    .keys()
+    .cloned()
+    .collect();
   names.sort();
   names
 }
@@ -77,7 +89,9 @@ mod tests {
   #[test]
   fn capacity_mismatch_is_an_error() {
     shared("registry-test-mismatch", Some(5)).unwrap();
-    let Err(error) = shared("registry-test-mismatch", Some(6)) else { panic!("a different capacity must be refused") };
+    let Err(error) = shared("registry-test-mismatch", Some(6)) else {
+      panic!("a different capacity must be refused")
+    };
     assert_eq!((error.existing, error.requested), (5, 6));
     assert!(error.to_string().contains("registry-test-mismatch"));
   }

@@ -26,7 +26,12 @@ pub struct ModelStats {
 }
 
 impl ModelStats {
-  pub const ZERO: ModelStats = ModelStats { request_count: 0, input_tokens: 0, output_tokens: 0, cost_micros: 0 };
+  pub const ZERO: ModelStats = ModelStats {
+    request_count: 0,
+    input_tokens: 0,
+    output_tokens: 0,
+    cost_micros: 0,
+  };
 
   pub fn add(&mut self, other: &ModelStats) {
     self.request_count += other.request_count;
@@ -99,17 +104,37 @@ impl LiveStats {
   /// Counts one event (rules of the crate: completed and failed requests only).
   pub fn apply(&self, event: &Event) {
     match event.payload {
-      Payload::LlmRequestCompleted { model, provider, input_tokens, output_tokens, cost_micros, .. } => {
-        let figures = ModelStats { request_count: 1, input_tokens, output_tokens, cost_micros };
+      Payload::LlmRequestCompleted {
+        model,
+        provider,
+        input_tokens,
+        output_tokens,
+        cost_micros,
+        ..
+      } => {
+        let figures = ModelStats {
+          request_count: 1,
+          input_tokens,
+          output_tokens,
+          cost_micros,
+        };
         self.add_completed(model, provider, event.agent, &figures);
       }
-      Payload::LlmRequestFailed { model, provider, .. } => self.add_failed(model, provider, event.agent, 1),
+      Payload::LlmRequestFailed {
+        model, provider, ..
+      } => self.add_failed(model, provider, event.agent, 1),
       _ => {}
     }
   }
 
   /// Adds `figures.request_count` completed requests of one model, provider and agent.
-  pub fn add_completed(&self, model: Symbol, provider: Provider, agent: Option<Symbol>, figures: &ModelStats) {
+  pub fn add_completed(
+    &self,
+    model: Symbol,
+    provider: Provider,
+    agent: Option<Symbol>,
+    figures: &ModelStats,
+  ) {
     self.add_totals(figures);
     self.provider_slot(provider).figures.add(figures);
     add_to(&self.by_model, model, figures);
@@ -139,8 +164,12 @@ impl LiveStats {
           self.provider_slot(*provider).figures.add(figures);
         }
       }
-      tally.by_model.drain(|model, figures| add_to(&self.by_model, model, figures));
-      tally.by_agent.drain(|agent, figures| add_to(&self.by_agent, agent, figures));
+      tally
+        .by_model
+        .drain(|model, figures| add_to(&self.by_model, model, figures));
+      tally
+        .by_agent
+        .drain(|agent, figures| add_to(&self.by_agent, agent, figures));
     }
     tally.clear();
   }
@@ -149,7 +178,9 @@ impl LiveStats {
     let totals = &self.totals;
     totals.requests.fetch_add(figures.request_count, Relaxed);
     totals.input_tokens.fetch_add(figures.input_tokens, Relaxed);
-    totals.output_tokens.fetch_add(figures.output_tokens, Relaxed);
+    totals
+      .output_tokens
+      .fetch_add(figures.output_tokens, Relaxed);
     totals.cost_micros.fetch_add(figures.cost_micros, Relaxed);
   }
 
@@ -278,7 +309,13 @@ impl Default for Tally {
 impl Tally {
   /// Adds completed requests of one model, provider and agent.
   #[inline]
-  pub fn add(&mut self, model: Symbol, provider: Provider, agent: Option<Symbol>, figures: &ModelStats) {
+  pub fn add(
+    &mut self,
+    model: Symbol,
+    provider: Provider,
+    agent: Option<Symbol>,
+    figures: &ModelStats,
+  ) {
     self.totals.add(figures);
     self.by_provider[provider.index()].add(figures);
     self.by_model.add(model, figures);
@@ -304,7 +341,10 @@ fn add_to(map: &SymbolMap<AtomicModelStats>, key: Symbol, figures: &ModelStats) 
 }
 
 fn load_all(map: &SymbolMap<AtomicModelStats>) -> Vec<(Symbol, ModelStats)> {
-  map.iter().map(|entry| (*entry.key(), entry.value().load())).collect()
+  map
+    .iter()
+    .map(|entry| (*entry.key(), entry.value().load()))
+    .collect()
 }
 
 /// A point-in-time copy of a store's figures.
@@ -360,11 +400,17 @@ impl ComputedStats {
   }
 
   pub fn provider(&self, provider: Provider) -> Option<ModelStats> {
-    self.by_provider.iter().find(|(key, _)| *key == provider).map(|(_, figures)| *figures)
+    self
+      .by_provider
+      .iter()
+      .find(|(key, _)| *key == provider)
+      .map(|(_, figures)| *figures)
   }
-
 }
 
 fn find_by_name(entries: &[(Symbol, ModelStats)], name: &str) -> Option<ModelStats> {
-  entries.iter().find(|(symbol, _)| &*symbol.name() == name).map(|(_, figures)| *figures)
+  entries
+    .iter()
+    .find(|(symbol, _)| &*symbol.name() == name)
+    .map(|(_, figures)| *figures)
 }

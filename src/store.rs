@@ -86,7 +86,11 @@ impl EventStore {
       stream.offer(&event);
     }
     // The reservation guarantees a free slot: the inbox never holds more than `occupied` batches.
-    if self.inbox.push(Box::new([StoredEvent::new(event)])).is_err() {
+    if self
+      .inbox
+      .push(Box::new([StoredEvent::new(event)]))
+      .is_err()
+    {
       self.release_slots(1);
       self.dropped.fetch_add(1, Ordering::Relaxed);
       return false;
@@ -100,7 +104,9 @@ impl EventStore {
     let mut buffered = 0;
     if !batch.is_empty() {
       if let Some(stream) = &self.stream {
-        batch.iter().for_each(|event| stream.offer(&event.to_event()));
+        batch
+          .iter()
+          .for_each(|event| stream.offer(&event.to_event()));
       }
       let reserved = batch.len();
       // As in `buffer`, the reservation guarantees a free slot.
@@ -111,7 +117,9 @@ impl EventStore {
       }
     }
     if wanted > buffered {
-      self.dropped.fetch_add((wanted - buffered) as u64, Ordering::Relaxed);
+      self
+        .dropped
+        .fetch_add((wanted - buffered) as u64, Ordering::Relaxed);
     }
     buffered
   }
@@ -129,7 +137,12 @@ impl EventStore {
       if granted == 0 {
         return 0;
       }
-      match self.occupied.compare_exchange_weak(occupied, occupied + granted, Ordering::AcqRel, Ordering::Relaxed) {
+      match self.occupied.compare_exchange_weak(
+        occupied,
+        occupied + granted,
+        Ordering::AcqRel,
+        Ordering::Relaxed,
+      ) {
         Ok(_) => return granted,
         Err(current) => occupied = current,
       }

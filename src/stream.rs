@@ -34,7 +34,16 @@ impl EventSender {
 pub(crate) fn bounded(size: usize) -> (EventSender, EventReceiver) {
   let (sender, receiver) = channel::bounded(size);
   let dropped = Arc::new(AtomicU64::new(0));
-  (EventSender { sender, dropped: dropped.clone() }, EventReceiver { receiver: Mutex::new(Some(receiver)), dropped })
+  (
+    EventSender {
+      sender,
+      dropped: dropped.clone(),
+    },
+    EventReceiver {
+      receiver: Mutex::new(Some(receiver)),
+      dropped,
+    },
+  )
 }
 
 /// What a receive returned.
@@ -73,8 +82,14 @@ impl EventReceiver {
 
   /// Waits up to `timeout` for an event, without holding the lock that `close()` takes.
   pub fn recv_timeout(&self, timeout: Duration) -> Received {
-    let receiver = self.receiver.lock().unwrap_or_else(PoisonError::into_inner).clone();
-    let Some(receiver) = receiver else { return Received::Closed };
+    let receiver = self
+      .receiver
+      .lock()
+      .unwrap_or_else(PoisonError::into_inner)
+      .clone();
+    let Some(receiver) = receiver else {
+      return Received::Closed;
+    };
     match receiver.recv_timeout(timeout) {
       Ok(event) => Received::Event(event),
       Err(RecvTimeoutError::Timeout) => Received::Empty,
@@ -98,6 +113,10 @@ impl EventReceiver {
 
   /// Ends the stream: the events still in the channel are discarded and recording goes on.
   pub fn close(&self) {
-    self.receiver.lock().unwrap_or_else(PoisonError::into_inner).take();
+    self
+      .receiver
+      .lock()
+      .unwrap_or_else(PoisonError::into_inner)
+      .take();
   }
 }

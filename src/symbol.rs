@@ -28,7 +28,11 @@ impl Symbol {
   }
 
   pub fn name(self) -> Arc<str> {
-    table().names.get(self.0.get() as usize - 1).cloned().expect("a Symbol is only made for an interned name")
+    table()
+      .names
+      .get(self.0.get() as usize - 1)
+      .cloned()
+      .expect("a Symbol is only made for an interned name")
   }
 
   /// Number of names interned so far; ids run from 1 to this number.
@@ -40,7 +44,9 @@ impl Symbol {
   pub fn names_from(from_id: u32) -> Vec<Arc<str>> {
     let names = &table().names;
     // Up to the first entry still being pushed, so a reader's cache never has a gap.
-    (from_id.max(1) as usize - 1..).map_while(|index| names.get(index).cloned()).collect()
+    (from_id.max(1) as usize - 1..)
+      .map_while(|index| names.get(index).cloned())
+      .collect()
   }
 }
 
@@ -66,8 +72,10 @@ impl SymbolTable {
 }
 
 fn table() -> &'static SymbolTable {
-  static TABLE: LazyLock<SymbolTable> =
-    LazyLock::new(|| SymbolTable { ids: DashMap::new(), names: boxcar::Vec::new() });
+  static TABLE: LazyLock<SymbolTable> = LazyLock::new(|| SymbolTable {
+    ids: DashMap::new(),
+    names: boxcar::Vec::new(),
+  });
   &TABLE
 }
 
@@ -92,9 +100,18 @@ mod tests {
   #[test]
   fn concurrent_interning_agrees() {
     let handles: Vec<_> = (0..4)
-      .map(|_| std::thread::spawn(|| (0..200).map(|i| Symbol::intern(&format!("race-{i}"))).collect::<Vec<_>>()))
+      .map(|_| {
+        std::thread::spawn(|| {
+          (0..200)
+            .map(|i| Symbol::intern(&format!("race-{i}")))
+            .collect::<Vec<_>>()
+        })
+      })
       .collect();
-    let results: Vec<Vec<Symbol>> = handles.into_iter().map(|handle| handle.join().unwrap()).collect();
+    let results: Vec<Vec<Symbol>> = handles
+      .into_iter()
+      .map(|handle| handle.join().unwrap())
+      .collect();
     assert!(results.windows(2).all(|pair| pair[0] == pair[1]));
     for (i, symbol) in results[0].iter().enumerate() {
       assert_eq!(&*symbol.name(), format!("race-{i}"));

@@ -21,7 +21,10 @@ fn completed() -> CompletedRequest {
 }
 
 /// Runs `threads` threads that start together, each with its index; returns their results in order.
-fn together<T: Send + 'static>(threads: usize, work: impl Fn(usize) -> T + Send + Sync + 'static) -> Vec<T> {
+fn together<T: Send + 'static>(
+  threads: usize,
+  work: impl Fn(usize) -> T + Send + Sync + 'static,
+) -> Vec<T> {
   let start = Arc::new(Barrier::new(threads));
   let work = Arc::new(work);
   let handles: Vec<_> = (0..threads)
@@ -33,7 +36,10 @@ fn together<T: Send + 'static>(threads: usize, work: impl Fn(usize) -> T + Send 
       })
     })
     .collect();
-  handles.into_iter().map(|handle| handle.join().unwrap()).collect()
+  handles
+    .into_iter()
+    .map(|handle| handle.join().unwrap())
+    .collect()
 }
 
 #[test]
@@ -51,7 +57,10 @@ fn every_thread_asking_for_a_name_gets_the_same_store() {
   let store = registry::shared("registry-every-thread", None).unwrap();
   assert!(Arc::ptr_eq(&store, &stores[0]));
   assert_eq!(store.stats().total_requests, THREADS as u64 * RECORDS);
-  assert_eq!(store.stats().total_cost_micros, THREADS as u64 * RECORDS * 100);
+  assert_eq!(
+    store.stats().total_cost_micros,
+    THREADS as u64 * RECORDS * 100
+  );
   let other = registry::shared("registry-every-thread-other", None).unwrap();
   assert!(!Arc::ptr_eq(&store, &other));
   assert_eq!(other.stats().total_requests, 0);
@@ -60,19 +69,37 @@ fn every_thread_asking_for_a_name_gets_the_same_store() {
 #[test]
 fn racing_capacities_one_creates_the_others_are_told_both_capacities() {
   const THREADS: usize = 8;
-  let outcomes = together(THREADS, |index| registry::shared("registry-racing", Some(100 + index)));
-  let created: Vec<&Arc<EventStore>> = outcomes.iter().filter_map(|outcome| outcome.as_ref().ok()).collect();
+  let outcomes = together(THREADS, |index| {
+    registry::shared("registry-racing", Some(100 + index))
+  });
+  let created: Vec<&Arc<EventStore>> = outcomes
+    .iter()
+    .filter_map(|outcome| outcome.as_ref().ok())
+    .collect();
   assert_eq!(created.len(), 1, "exactly one thread creates the store");
   let existing = created[0].capacity();
   for (index, outcome) in outcomes.iter().enumerate() {
     if let Err(error) = outcome {
-      let CapacityMismatch { name, existing: found, requested } = error;
-      assert_eq!((name.as_str(), *found, *requested), ("registry-racing", existing, 100 + index));
+      let CapacityMismatch {
+        name,
+        existing: found,
+        requested,
+      } = error;
+      assert_eq!(
+        (name.as_str(), *found, *requested),
+        ("registry-racing", existing, 100 + index)
+      );
       let message = error.to_string();
-      assert!(message.contains(&existing.to_string()) && message.contains(&(100 + index).to_string()), "{message}");
+      assert!(
+        message.contains(&existing.to_string()) && message.contains(&(100 + index).to_string()),
+        "{message}"
+      );
     }
   }
-  assert!(registry::shared("registry-racing", None).is_ok(), "no capacity opens it as it is");
+  assert!(
+    registry::shared("registry-racing", None).is_ok(),
+    "no capacity opens it as it is"
+  );
 }
 
 #[test]
@@ -100,8 +127,14 @@ fn removing_a_name_leaves_holders_recording_and_loses_no_count() {
   for stores in seen {
     distinct.extend(stores);
   }
-  assert!(distinct.len() > 1, "the name was removed and registered again");
-  let total: u64 = distinct.values().map(|store| store.stats().total_requests).sum();
+  assert!(
+    distinct.len() > 1,
+    "the name was removed and registered again"
+  );
+  let total: u64 = distinct
+    .values()
+    .map(|store| store.stats().total_requests)
+    .sum();
   assert_eq!(total, (THREADS * ROUNDS) as u64 * RECORDS);
 }
 
@@ -119,6 +152,10 @@ fn a_removed_name_starts_a_fresh_store_while_the_old_one_lives_on() {
   };
   assert_eq!(holder.join().unwrap(), 2);
   let fresh = registry::shared("registry-fresh", Some(7)).unwrap();
-  assert_eq!((fresh.capacity(), fresh.len()), (7, 0), "the old capacity is forgotten with the name");
+  assert_eq!(
+    (fresh.capacity(), fresh.len()),
+    (7, 0),
+    "the old capacity is forgotten with the name"
+  );
   assert!(!registry::names().contains(&"registry-missing".to_owned()));
 }

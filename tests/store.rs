@@ -6,7 +6,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier};
 use std::thread;
 
-use iron_runtime_analytics::{CompletedRequest, Event, EventStore, Payload, PricingManager, Provider, Symbol};
+use iron_runtime_analytics::{
+  CompletedRequest, Event, EventStore, Payload, PricingManager, Provider, Symbol,
+};
 
 fn completed(agent: Symbol, sequence: u64) -> CompletedRequest {
   CompletedRequest {
@@ -33,7 +35,10 @@ fn assert_ordered_per_producer(events: &[Event]) {
   for event in events {
     let (producer, sequence) = origin(event);
     if let Some(previous) = last.insert(producer, sequence) {
-      assert!(sequence > previous, "event {sequence} of a producer came after {previous}");
+      assert!(
+        sequence > previous,
+        "event {sequence} of a producer came after {previous}"
+      );
     }
   }
 }
@@ -42,11 +47,16 @@ fn assert_ordered_per_producer(events: &[Event]) {
 fn full_buffer_drops_new_events_and_still_counts_them() {
   let store = EventStore::new(3);
   let pricing = PricingManager::with_default_table();
-  let buffered: Vec<bool> = (0..5).map(|_| store.record_llm_completed(&pricing, "gpt-4o", 100, 50, None, None)).collect();
+  let buffered: Vec<bool> = (0..5)
+    .map(|_| store.record_llm_completed(&pricing, "gpt-4o", 100, 50, None, None))
+    .collect();
   assert_eq!(buffered, [true, true, true, false, false]);
   assert_eq!((store.len(), store.dropped_count()), (3, 2));
   assert_eq!(store.stats().total_requests, 5);
-  assert_eq!(store.stats().total_cost_micros, 5 * pricing.get("gpt-4o").unwrap().cost_micros(100, 50));
+  assert_eq!(
+    store.stats().total_cost_micros,
+    5 * pricing.get("gpt-4o").unwrap().cost_micros(100, 50)
+  );
 }
 
 #[test]
@@ -57,10 +67,17 @@ fn acknowledged_events_leave_the_buffer_and_free_their_slots() {
   store.record_completed(completed(agent, 2));
   assert!(!store.record_completed(completed(agent, 3)));
   let first = store.unsynced_events()[0].id;
-  assert_eq!(store.mark_synced(&[first, first, iron_runtime_analytics::EventId::new_v4()]), 1);
+  assert_eq!(
+    store.mark_synced(&[first, first, iron_runtime_analytics::EventId::new_v4()]),
+    1
+  );
   assert_eq!(store.unsynced_count(), 1);
   assert!(store.record_completed(completed(agent, 4)));
-  let remaining: Vec<u64> = store.snapshot_events().iter().map(|event| origin(event).1).collect();
+  let remaining: Vec<u64> = store
+    .snapshot_events()
+    .iter()
+    .map(|event| origin(event).1)
+    .collect();
   assert_eq!(remaining, [2, 4]);
 }
 
@@ -92,7 +109,10 @@ fn streaming_never_blocks_and_counts_what_the_channel_could_not_take() {
   assert_eq!((receiver.len(), receiver.dropped_count()), (2, 8));
   receiver.close();
   assert!(store.record_completed(completed(agent, 10)));
-  assert_eq!(receiver.try_recv(), iron_runtime_analytics::Received::Closed);
+  assert_eq!(
+    receiver.try_recv(),
+    iron_runtime_analytics::Received::Closed
+  );
 }
 
 #[test]
@@ -109,8 +129,9 @@ fn concurrent_record_snapshot_acknowledge_and_drain_lose_nothing() {
       thread::spawn(move || {
         let agent = Symbol::intern(&format!("producer-{index}"));
         start.wait();
-        let dropped: BTreeSet<u64> =
-          (0..PER_PRODUCER).filter(|&sequence| !store.record_completed(completed(agent, sequence))).collect();
+        let dropped: BTreeSet<u64> = (0..PER_PRODUCER)
+          .filter(|&sequence| !store.record_completed(completed(agent, sequence)))
+          .collect();
         (agent, dropped)
       })
     })
@@ -131,7 +152,11 @@ fn concurrent_record_snapshot_acknowledge_and_drain_lose_nothing() {
           0 => removed.extend(store.drain_all()),
           1 => {
             let half: Vec<_> = snapshot.iter().step_by(2).map(|event| event.id).collect();
-            assert_eq!(store.mark_synced(&half), half.len(), "every id of a snapshot is still buffered");
+            assert_eq!(
+              store.mark_synced(&half),
+              half.len(),
+              "every id of a snapshot is still buffered"
+            );
             removed.extend(snapshot.into_iter().step_by(2));
           }
           _ => assert_ordered_per_producer(&store.unsynced_events()),
@@ -141,23 +166,48 @@ fn concurrent_record_snapshot_acknowledge_and_drain_lose_nothing() {
     })
   };
 
-  let outcomes: Vec<(Symbol, BTreeSet<u64>)> = producers.into_iter().map(|handle| handle.join().unwrap()).collect();
+  let outcomes: Vec<(Symbol, BTreeSet<u64>)> = producers
+    .into_iter()
+    .map(|handle| handle.join().unwrap())
+    .collect();
   producing.store(false, Ordering::Release);
   let mut removed = reader.join().unwrap();
   removed.extend(store.drain_all());
 
   let total = PRODUCERS as u64 * PER_PRODUCER;
-  let dropped: u64 = outcomes.iter().map(|(_, dropped)| dropped.len() as u64).sum();
-  assert_eq!(store.stats().total_requests, total, "stats count every record, dropped or not");
+  let dropped: u64 = outcomes
+    .iter()
+    .map(|(_, dropped)| dropped.len() as u64)
+    .sum();
+  assert_eq!(
+    store.stats().total_requests,
+    total,
+    "stats count every record, dropped or not"
+  );
   assert_eq!(store.dropped_count(), dropped);
-  assert_eq!(removed.len() as u64 + dropped, total, "every buffered event was read out exactly once");
+  assert_eq!(
+    removed.len() as u64 + dropped,
+    total,
+    "every buffered event was read out exactly once"
+  );
   assert!(store.is_empty());
   for (agent, dropped) in outcomes {
-    let mut seen: Vec<u64> =
-      removed.iter().map(origin).filter(|(producer, _)| *producer == agent).map(|(_, sequence)| sequence).collect();
+    let mut seen: Vec<u64> = removed
+      .iter()
+      .map(origin)
+      .filter(|(producer, _)| *producer == agent)
+      .map(|(_, sequence)| sequence)
+      .collect();
     seen.sort_unstable();
-    let expected: Vec<u64> = (0..PER_PRODUCER).filter(|sequence| !dropped.contains(sequence)).collect();
-    assert_eq!(seen, expected, "each buffered event of {} exactly once", agent.name());
+    let expected: Vec<u64> = (0..PER_PRODUCER)
+      .filter(|sequence| !dropped.contains(sequence))
+      .collect();
+    assert_eq!(
+      seen,
+      expected,
+      "each buffered event of {} exactly once",
+      agent.name()
+    );
   }
 }
 
@@ -168,16 +218,33 @@ fn a_stream_ends_when_its_store_is_gone_or_it_is_closed() {
   let (store, receiver) = EventStore::with_streaming(10, 10);
   assert!(store.record_completed(completed(agent, 0)));
   drop(store);
-  assert!(matches!(receiver.try_recv(), Received::Event(_)), "what was streamed is still received");
+  assert!(
+    matches!(receiver.try_recv(), Received::Event(_)),
+    "what was streamed is still received"
+  );
   assert_eq!(receiver.try_recv(), Received::Closed);
 
   let (store, receiver) = EventStore::with_streaming(10, 10);
   assert!(store.record_completed(completed(agent, 1)));
   receiver.close();
-  assert_eq!(receiver.try_recv(), Received::Closed, "closing discards what was waiting");
-  assert!(store.record_completed(completed(agent, 2)), "recording goes on");
-  assert_eq!(receiver.recv_timeout(std::time::Duration::from_millis(1)), Received::Closed);
-  assert_eq!(receiver.dropped_count(), 0, "events offered to a closed stream are not dropped ones");
+  assert_eq!(
+    receiver.try_recv(),
+    Received::Closed,
+    "closing discards what was waiting"
+  );
+  assert!(
+    store.record_completed(completed(agent, 2)),
+    "recording goes on"
+  );
+  assert_eq!(
+    receiver.recv_timeout(std::time::Duration::from_millis(1)),
+    Received::Closed
+  );
+  assert_eq!(
+    receiver.dropped_count(),
+    0,
+    "events offered to a closed stream are not dropped ones"
+  );
 }
 
 /// PARITY.md concurrency row `concurrent_streaming`, with native threads: a consumer thread that
@@ -223,7 +290,9 @@ fn concurrent_streaming_consumer_misses_no_event() {
       })
     })
     .collect();
-  producers.into_iter().for_each(|handle| handle.join().unwrap());
+  producers
+    .into_iter()
+    .for_each(|handle| handle.join().unwrap());
   let (received, dropped) = consumer.join().unwrap();
   assert_eq!(received.len() as u64, total);
   assert_ordered_per_producer(&received);
@@ -246,7 +315,9 @@ fn a_full_channel_never_blocks_producers_and_counts_every_event_it_could_not_tak
       loop {
         match receiver.recv_timeout(std::time::Duration::from_millis(1)) {
           Received::Event(_) => received += 1,
-          Received::Empty if !producing.load(Ordering::Acquire) && receiver.is_empty() => return received,
+          Received::Empty if !producing.load(Ordering::Acquire) && receiver.is_empty() => {
+            return received
+          }
           Received::Empty => {}
           Received::Closed => panic!("the stream ended early"),
         }
@@ -262,10 +333,17 @@ fn a_full_channel_never_blocks_producers_and_counts_every_event_it_could_not_tak
       })
     })
     .collect();
-  assert!(producers.into_iter().all(|handle| handle.join().unwrap()), "every event was buffered");
+  assert!(
+    producers.into_iter().all(|handle| handle.join().unwrap()),
+    "every event was buffered"
+  );
   producing.store(false, Ordering::Release);
   let received = consumer.join().unwrap();
   let total = PRODUCERS as u64 * PER_PRODUCER;
-  assert_eq!(received + receiver.dropped_count(), total, "each buffered event was streamed or counted");
+  assert_eq!(
+    received + receiver.dropped_count(),
+    total,
+    "each buffered event was streamed or counted"
+  );
   assert_eq!(store.len() as u64, total);
 }

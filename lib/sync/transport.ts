@@ -1,6 +1,6 @@
 // HTTP to the Control API. node:http with a keep-alive agent: on loopback it costs about as much
 // CPU per request as undici's Pool and a sixth of the global fetch, without a runtime dependency
-// (see the sync benchmark, bench/sync.mjs).
+// (see the sync benchmark, benchmark/sync.mjs).
 import http from 'node:http'
 import https from 'node:https'
 
