@@ -1,0 +1,76 @@
+import type { Provider } from './provider.js'
+import { checkCount, describe } from './validate.js'
+
+/** One call's token counts, the same for every provider (OpenTelemetry GenAI semantics). */
+export interface LlmUsage {
+  /** Every input token: cache reads and cache writes included. */
+  inputTokens: number
+  /** Every output token: reasoning included. */
+  outputTokens: number
+  /** Of `inputTokens`: read from the prompt cache. */
+  cacheReadTokens?: number | null
+  /** Of `inputTokens`: written to the prompt cache (the default, 5-minute TTL). */
+  cacheWriteTokens?: number | null
+  /** Of `inputTokens`: written to the prompt cache with a 1-hour TTL. */
+  cacheWrite1hTokens?: number | null
+  /** Of `outputTokens`: reasoning ("thinking") tokens. */
+  reasoningTokens?: number | null
+}
+
+/** How a request is attributed and timed. */
+export interface RecordOptions {
+  agentId?: string | null
+  providerId?: string | null
+  /** Overrides the provider inferred from the model name. */
+  provider?: Provider | null
+  /** Request start to last byte. */
+  durationMs?: number | null
+  /** Streaming: request start to first content. */
+  timeToFirstTokenMs?: number | null
+}
+
+/** A usage whose every figure was read once and checked: the six counts, absent parts as 0. */
+export interface CheckedUsage {
+  readonly inputTokens: number
+  readonly outputTokens: number
+  readonly cacheReadTokens: number
+  readonly cacheWriteTokens: number
+  readonly cacheWrite1hTokens: number
+  readonly reasoningTokens: number
+}
+
+function part(name: string, value: unknown): number {
+  return value == null ? 0 : checkCount(name, value)
+}
+
+/**
+ * Reads each field of `usage` exactly once (a getter cannot change it between check and use) and
+ * checks it: counts as section 6 says, cache parts within `inputTokens`, reasoning within
+ * `outputTokens`.
+ */
+export function checkUsage(argument: string, usage: unknown): CheckedUsage {
+  if (typeof usage !== 'object' || usage === null || Array.isArray(usage)) {
+    throw new TypeError(`${argument} must be an object with inputTokens and outputTokens, got ${describe(usage)}`)
+  }
+  const fields = usage as Record<string, unknown>
+  const checked: CheckedUsage = {
+    inputTokens: checkCount(`${argument}.inputTokens`, fields.inputTokens),
+    outputTokens: checkCount(`${argument}.outputTokens`, fields.outputTokens),
+    cacheReadTokens: part(`${argument}.cacheReadTokens`, fields.cacheReadTokens),
+    cacheWriteTokens: part(`${argument}.cacheWriteTokens`, fields.cacheWriteTokens),
+    cacheWrite1hTokens: part(`${argument}.cacheWrite1hTokens`, fields.cacheWrite1hTokens),
+    reasoningTokens: part(`${argument}.reasoningTokens`, fields.reasoningTokens),
+  }
+  const cached = checked.cacheReadTokens + checked.cacheWriteTokens + checked.cacheWrite1hTokens
+  if (cached > checked.inputTokens) {
+    throw new RangeError(
+      `${argument}: cacheReadTokens + cacheWriteTokens + cacheWrite1hTokens (${cached}) must not exceed inputTokens (${checked.inputTokens})`,
+    )
+  }
+  if (checked.reasoningTokens > checked.outputTokens) {
+    throw new RangeError(
+      `${argument}.reasoningTokens (${checked.reasoningTokens}) must not exceed outputTokens (${checked.outputTokens})`,
+    )
+  }
+  return checked
+}
