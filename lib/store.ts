@@ -7,7 +7,7 @@ import { PROVIDERS, providerIndex, type Provider } from './provider.js'
 import { EventReceiver, wakeWaitingReceiver } from './receiver.js'
 import { type ComputedStats, readStats } from './stats.js'
 import { cachedOptionalSymbol, intern } from './symbols.js'
-import { checkUsage, type LlmUsage, type RecordOptions } from './usage.js'
+import { type CallOutcome, checkUsage, type LlmUsage, type RecordOptions } from './usage.js'
 import { checkCount, checkIdentifier, checkIntegerInRange, checkOptionalMessage, describe } from './validate.js'
 
 export const DEFAULT_CAPACITY = 10_000
@@ -339,6 +339,28 @@ export class EventStore {
     if (cost > Number.MAX_SAFE_INTEGER) throw costTooLarge(names === USAGE_NAMES ? 'usage' : 'inputTokens and outputTokens', cost)
     const providerIndexUsed = providerIndexOrInferred < 0 ? priced.inferredProvider : providerIndexOrInferred
     this.#stage(priced, providerIndexUsed, agent, provider, input, output, cacheRead, cacheWrite, cacheWrite1h, reasoning, cost, durationMs, timeToFirstTokenMs, names)
+  }
+
+  /**
+   * Records what a call came to: a complete outcome with usage as `recordLlmUsage`, any other as
+   * `recordLlmError` (with `stream_incomplete` when the outcome names no error). The model is the
+   * outcome's, the one the provider billed, else `options.model`.
+   */
+  recordOutcome(pricing: PricingManager, outcome: CallOutcome, options?: (RecordOptions & { model?: string | null }) | null): void {
+    if (outcome === null || typeof outcome !== 'object') throw new TypeError(`outcome must be an object, got ${describe(outcome)}`)
+    const { model: billed, usage, error, complete } = outcome
+    const fallback = options == null ? undefined : (options as { model?: unknown }).model
+    const model = billed ?? fallback
+    if (model == null) throw new TypeError('outcome.model or options.model must name the model, got neither')
+    if (complete === true && usage != null) {
+      this.recordLlmUsage(pricing, model as string, usage, options)
+      return
+    }
+    checkPricing(pricing)
+    const failure = error ?? { errorCode: 'stream_incomplete' }
+    if (typeof failure !== 'object') throw new TypeError(`outcome.error must be an object, got ${describe(failure)}`)
+    const { errorCode, errorMessage } = failure
+    this.recordLlmError(model as string, { ...readOptions(options), errorCode, errorMessage })
   }
 
   /** Records any event; a fresh `eventId` and the current `timestampMs` fill in when absent. */
