@@ -840,7 +840,5 @@ module.exports.NativeReceiver = nativeBinding.NativeReceiver
 module.exports.NativeStore = nativeBinding.NativeStore
 module.exports.costMicros = nativeBinding.costMicros
 module.exports.inferProvider = nativeBinding.inferProvider
-module.exports.intern = nativeBinding.intern
 module.exports.layout = nativeBinding.layout
 module.exports.parseProvider = nativeBinding.parseProvider
-module.exports.symbolNames = nativeBinding.symbolNames
