@@ -192,6 +192,15 @@ for (const [name, listed] of candidates) {
     }
   }
 }
+// A reseller's `<vendor>/<id>` (OpenRouter's `openai/gpt-4o`) is the vendor's own model under a
+// routing prefix: it is left out where the vendor prices `<id>`, so that the name resolves, as
+// routers mean it, to the vendor's entry.
+for (const [name, entry] of table) {
+  const slash = name.indexOf('/')
+  const vendor = name.slice(0, slash)
+  const own = table.get(name.slice(slash + 1))
+  if (slash > 0 && entry.litellm_provider !== vendor && own?.litellm_provider === vendor) table.delete(name)
+}
 // Dated snapshots and fine-tuned models are mostly covered by prefix rules, which cannot be
 // listed, so each required name the stated names missed is resolved on its own: by its vendor,
 // else by the two providers the crate's names come from.
