@@ -395,6 +395,24 @@ describe('usageCostMicros, the recording rule, against the native rule', () => {
     expect(refused).toBeGreaterThan(0)
   })
 
+  it('floors exactly where the quotient is closest to the next integer, near 2^53', () => {
+    // 999,999 micros per million: t tokens cost t - t/1e6, whose fraction is 0.999999 when
+    // t = 1 (mod 1e6), the closest a quotient of integers by 1e6 gets to the integer above.
+    const edge = PricingManager.fromJson(JSON.stringify({ edge: { input_cost_per_token: 9.99999e-7, output_cost_per_token: 0 } }))
+    const tiers = edge.pricedModel('edge').tiers
+    let checked = 0
+    for (const base of [9_007_000_000, 9_000_000_000, 8_590_000_000, 4_503_000_000, 1_000_000]) {
+      for (let inputTokens = base; inputTokens <= base + 1_000_001; inputTokens += inputTokens % 1_000_000 === 2 ? 999_998 : 1) {
+        const usage = full({ inputTokens, outputTokens: 0 })
+        const exact = Number((BigInt(inputTokens) * 999_999n) / 1_000_000n)
+        expect(usageCostMicros(tiers, usage), String(inputTokens)).toBe(exact)
+        expect(edge.costMicros('edge', usage), String(inputTokens)).toBe(exact)
+        checked += 1
+      }
+    }
+    expect(checked).toBe(25)
+  })
+
   it('lays the tiers out as priceTierLayout says, every fallback applied', () => {
     const tiers = litellm.pricedModel('tiny-price').tiers
     expect([...tiers]).toEqual([

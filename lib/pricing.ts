@@ -46,8 +46,10 @@ const BIG_MILLION = 1_000_000n
 /** `floor(tokens * perMillion / 1e6)`, exact: in doubles while the product is, else in BigInt. */
 function component(tokens: number, perMillion: number): number {
   const product = tokens * perMillion
-  if (product <= Number.MAX_SAFE_INTEGER) return (product - (product % MILLION)) / MILLION
-  return Number((BigInt(tokens) * BigInt(perMillion)) / BIG_MILLION)
+  if (product > Number.MAX_SAFE_INTEGER) return Number((BigInt(tokens) * BigInt(perMillion)) / BIG_MILLION)
+  // Exact: below 2^53 the quotient is below 2^34, where doubles are 2^-19 apart, closer than half
+  // the 1e-6 that separates a non-integer quotient from the next integer, so it never rounds up.
+  return Math.floor(product / MILLION)
 }
 
 /** The rule's sum, which may pass 2^53-1 (the callers refuse it then: every part is exact below). */
