@@ -591,6 +591,23 @@ mod tests {
   }
 
   #[test]
+  fn max_cost_caps_the_output_at_the_model_limit_and_applies_the_tier() {
+    let capped = priced(json!({
+      "input_cost_per_token": 1e-6, "output_cost_per_token": 2e-6, "max_output_tokens": 1000,
+      "input_cost_per_token_above_1k_tokens": 3e-6
+    }));
+    assert_eq!(capped.max_cost_micros(100, None), Ok(100 + 2000));
+    assert_eq!(capped.max_cost_micros(100, Some(10)), Ok(100 + 20));
+    assert_eq!(capped.max_cost_micros(100, Some(5000)), Ok(100 + 2000));
+    assert_eq!(capped.max_cost_micros(2000, Some(10)), Ok(6000 + 20));
+    let uncapped = priced(json!({ "input_cost_per_token": 0, "output_cost_per_token": 1e-6 }));
+    assert_eq!(
+      uncapped.max_cost_micros(0, None),
+      Ok(DEFAULT_MAX_OUTPUT_TOKENS)
+    );
+  }
+
+  #[test]
   fn parts_above_their_totals_are_refused() {
     let price = priced(json!({ "input_cost_per_token": 1e-6, "output_cost_per_token": 1e-6 }));
     assert_eq!(
