@@ -13,7 +13,13 @@ export declare class NativePricing {
   constructor()
   static fromJson(json: string): NativePricing
   loadJson(json: string): void
+  /** The table entry `model` prices as. */
+  resolve(model: string): string | null
   get(model: string): PriceInfo | null
+  /** The resolved entry's tiers as `priceTierLayout` lays them out; empty when nothing prices it. */
+  priceTiers(model: string): Float64Array
+  /** Section 10's cost of one call, counts checked by the facade; refused past 2^53-1. */
+  costMicros(model: string, inputTokens: number, outputTokens: number, cacheReadTokens: number, cacheWriteTokens: number, cacheWrite1HTokens: number, reasoningTokens: number): number
   models(): Array<string>
 }
 
@@ -97,8 +103,6 @@ export declare class NativeStore {
   acknowledge(seqs: Float64Array): number
 }
 
-export declare function costMicros(inputPerMillion: number, outputPerMillion: number, inputTokens: number, outputTokens: number): number
-
 /** `layout::event_row`, for the facade. */
 export interface EventRowLayout {
   kind: number
@@ -168,13 +172,43 @@ export interface Layout {
 
 export declare function parseProvider(name: string): string
 
+/**
+ * A model's entry: its tiers (the first holds the base prices, every fallback applied), and the
+ * same tiers as `priceTiers` lays them out.
+ */
 export interface PriceInfo {
+  /** The table entry's name: an alias's target, the name without its routing prefix, …. */
   name: string
+  maxOutputTokens?: number
+  provider?: string
+  hasValidPricing: boolean
+  tiers: Array<PriceTierInfo>
+  tierRows: Float64Array
+}
+
+export interface PriceTierInfo {
+  aboveInputTokens: number
   inputCostPerToken: number
   outputCostPerToken: number
-  inputMicrosPerMillion: number
-  outputMicrosPerMillion: number
-  maxOutputTokens?: number
+  cacheReadCostPerToken: number
+  cacheWriteCostPerToken: number
+  cacheWrite1hCostPerToken: number
+  reasoningCostPerToken?: number
+}
+
+export declare function priceTierLayout(): PriceTierLayout
+
+/** Where each price sits in a row of `priceTiers` (see `price::tier_row`). */
+export interface PriceTierLayout {
+  stride: number
+  aboveInputTokens: number
+  input: number
+  output: number
+  cacheRead: number
+  cacheWrite: number
+  cacheWrite1h: number
+  reasoning: number
+  noReasoningPrice: number
 }
 
 export interface ReceiveResult {

@@ -2,7 +2,7 @@ import type { NativeStore } from '../index.js'
 import { native } from './binding.js'
 import { type AnalyticsEvent, EVENT_TYPES, type EventInput, EventRowWriter, encodeEvent, readEvents, type SequencedEvent } from './events.js'
 import { EVENT_ROW, STAGING } from './layout.js'
-import { type PricedModel, PricingManager } from './pricing.js'
+import { costOf, PricingManager } from './pricing.js'
 import { PROVIDERS, providerIndex, type Provider } from './provider.js'
 import { EventReceiver, wakeWaitingReceiver } from './receiver.js'
 import { type ComputedStats, readStats } from './stats.js'
@@ -65,15 +65,6 @@ function checkDuration(name: string, value: unknown): number {
 // The longest duration a buffered event keeps inline is 2^32 - 2 microseconds; longer ones are
 // kept too, up to a day, which no LLM call outlasts.
 const MAX_DURATION_MS = 86_400_000
-
-/** `floor(tokens * perMillion / 1e6)`, exact even where the product passes 2^53. */
-function costPart(tokens: number, perMillion: number): number {
-  const product = tokens * perMillion
-  if (product > Number.MAX_SAFE_INTEGER) return Number((BigInt(tokens) * BigInt(perMillion)) / 1_000_000n)
-  // The division rounds to the nearest double, which can land on the next integer up.
-  const part = Math.floor(product / 1_000_000)
-  return part * 1_000_000 > product ? part - 1 : part
-}
 
 /**
  * Lock-free LLM usage analytics: running totals, per-model / per-provider / per-agent aggregates
@@ -368,17 +359,10 @@ export class EventStore {
       agent ??= symbols.agents.intern(agentId as string)
       provider ??= symbols.providerIds.intern(providerId as string)
     }
-    const uncached = input - cacheRead - cacheWrite - cacheWrite1h
-    const inPerM = priced.inputPerMillion
-    const cost =
-      costPart(uncached, inPerM) +
-      costPart(cacheRead, inPerM) +
-      costPart(cacheWrite, inPerM) +
-      costPart(cacheWrite1h, inPerM) +
-      costPart(output, priced.outputPerMillion)
+    const cost = costOf(priced.tiers, input, output, cacheRead, cacheWrite, cacheWrite1h, reasoning)
     if (cost > Number.MAX_SAFE_INTEGER) throw costTooLarge(names === USAGE_NAMES ? 'usage' : 'inputTokens and outputTokens', cost)
     const providerIndexUsed = providerIndexOrInferred < 0 ? priced.inferredProvider : providerIndexOrInferred
-    const isPriced = priced.inputPerMillion > 0 || priced.outputPerMillion > 0
+    const isPriced = priced.resolved !== undefined
     if (modelId === 0 || agent === 0 && agentId != null || provider === 0 && providerId != null) {
       // A name its dimension has no room for: the event keeps it as a string, and the native core
       // counts it under (other).

@@ -5,13 +5,16 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use napi::bindgen_prelude::{ArrayBuffer, Float64ArraySlice, ObjectFinalize, Uint8ArraySlice};
+use napi::bindgen_prelude::{
+  ArrayBuffer, Float64Array, Float64ArraySlice, ObjectFinalize, Uint8ArraySlice,
+};
 use napi::{Env, Error, Result, Status};
 use napi_derive::napi;
 
-use crate::event::{Event, EventId, FailureDetail, OverflowNames, Payload, Timing, Usage};
+use crate::event::{Event, EventId, FailureDetail, OverflowNames, Payload, Timing};
 use crate::layout::{self, event_row, staging, stats as stats_layout};
-use crate::pricing::{ModelPrice, PricingManager};
+use crate::price::{tier_row, Tier};
+use crate::pricing::{PricingManager, Resolved};
 use crate::provider::{infer_provider, Provider};
 use crate::recording::symbol_in;
 use crate::registry;
@@ -20,6 +23,7 @@ use crate::stats::{Exhausted, ModelStats};
 use crate::store::EventStore;
 use crate::stream::{EventReceiver, Received};
 use crate::symbol::{Names, Symbol};
+use crate::usage::Usage;
 
 fn invalid(message: impl Into<String>) -> Error {
   Error::new(Status::InvalidArg, message.into())
@@ -48,25 +52,86 @@ pub fn parse_provider_name(name: String) -> &'static str {
 }
 
 #[napi(object)]
-pub struct PriceInfo {
-  pub name: String,
+pub struct PriceTierInfo {
+  pub above_input_tokens: f64,
   pub input_cost_per_token: f64,
   pub output_cost_per_token: f64,
-  pub input_micros_per_million: f64,
-  pub output_micros_per_million: f64,
+  pub cache_read_cost_per_token: f64,
+  pub cache_write_cost_per_token: f64,
+  #[napi(js_name = "cacheWrite1hCostPerToken")]
+  pub cache_write_1h_cost_per_token: f64,
+  pub reasoning_cost_per_token: Option<f64>,
+}
+
+impl PriceTierInfo {
+  fn new(tier: &Tier) -> Self {
+    let usd = tier.usd_per_token;
+    PriceTierInfo {
+      above_input_tokens: tier.above_input_tokens as f64,
+      input_cost_per_token: usd.input,
+      output_cost_per_token: usd.output,
+      cache_read_cost_per_token: usd.cache_read,
+      cache_write_cost_per_token: usd.cache_write,
+      cache_write_1h_cost_per_token: usd.cache_write_1h,
+      reasoning_cost_per_token: usd.reasoning,
+    }
+  }
+}
+
+/// A model's entry: its tiers (the first holds the base prices, every fallback applied), and the
+/// same tiers as `priceTiers` lays them out.
+#[napi(object)]
+pub struct PriceInfo {
+  /// The table entry's name: an alias's target, the name without its routing prefix, ….
+  pub name: String,
   pub max_output_tokens: Option<f64>,
+  pub provider: Option<String>,
+  pub has_valid_pricing: bool,
+  pub tiers: Vec<PriceTierInfo>,
+  pub tier_rows: Float64Array,
 }
 
 impl PriceInfo {
-  fn new(name: String, price: &ModelPrice) -> Self {
+  fn new(entry: &Resolved) -> Self {
+    let price = &entry.price;
     PriceInfo {
-      name,
-      input_cost_per_token: price.input_cost_per_token,
-      output_cost_per_token: price.output_cost_per_token,
-      input_micros_per_million: price.input_micros_per_million as f64,
-      output_micros_per_million: price.output_micros_per_million as f64,
+      name: entry.name.to_string(),
       max_output_tokens: price.max_output_tokens.map(|tokens| tokens as f64),
+      provider: price.provider.as_deref().map(str::to_owned),
+      has_valid_pricing: price.has_valid_pricing(),
+      tiers: price.tiers().iter().map(PriceTierInfo::new).collect(),
+      tier_rows: Float64Array::new(price.tier_rows()),
     }
+  }
+}
+
+/// Where each price sits in a row of `priceTiers` (see `price::tier_row`).
+#[napi(object)]
+pub struct PriceTierLayout {
+  pub stride: u32,
+  pub above_input_tokens: u32,
+  pub input: u32,
+  pub output: u32,
+  pub cache_read: u32,
+  pub cache_write: u32,
+  #[napi(js_name = "cacheWrite1h")]
+  pub cache_write_1h: u32,
+  pub reasoning: u32,
+  pub no_reasoning_price: f64,
+}
+
+#[napi]
+pub fn price_tier_layout() -> PriceTierLayout {
+  PriceTierLayout {
+    stride: tier_row::STRIDE as u32,
+    above_input_tokens: tier_row::ABOVE_INPUT_TOKENS as u32,
+    input: tier_row::INPUT as u32,
+    output: tier_row::OUTPUT as u32,
+    cache_read: tier_row::CACHE_READ as u32,
+    cache_write: tier_row::CACHE_WRITE as u32,
+    cache_write_1h: tier_row::CACHE_WRITE_1H as u32,
+    reasoning: tier_row::REASONING as u32,
+    no_reasoning_price: tier_row::NO_REASONING_PRICE,
   }
 }
 
@@ -99,10 +164,59 @@ impl NativePricing {
       .map_err(|error| invalid(error.to_string()))
   }
 
+  /// The table entry `model` prices as.
+  #[napi]
+  pub fn resolve(&self, model: String) -> Option<String> {
+    self
+      .manager
+      .resolve(&model)
+      .map(|entry| entry.name.to_string())
+  }
+
   #[napi]
   pub fn get(&self, model: String) -> Option<PriceInfo> {
-    let price = self.manager.get(&model)?;
-    Some(PriceInfo::new(model, &price))
+    self
+      .manager
+      .resolve(&model)
+      .map(|entry| PriceInfo::new(&entry))
+  }
+
+  /// The resolved entry's tiers as `priceTierLayout` lays them out; empty when nothing prices it.
+  #[napi]
+  pub fn price_tiers(&self, model: String) -> Float64Array {
+    let rows = self
+      .manager
+      .resolve(&model)
+      .map_or_else(Vec::new, |entry| entry.price.tier_rows());
+    Float64Array::new(rows)
+  }
+
+  /// Section 10's cost of one call, counts checked by the facade; refused past 2^53-1.
+  #[napi]
+  #[allow(clippy::too_many_arguments)]
+  pub fn cost_micros(
+    &self,
+    model: String,
+    input_tokens: f64,
+    output_tokens: f64,
+    cache_read_tokens: f64,
+    cache_write_tokens: f64,
+    cache_write_1h_tokens: f64,
+    reasoning_tokens: f64,
+  ) -> Result<f64> {
+    let usage = Usage {
+      input_tokens: count(input_tokens),
+      output_tokens: count(output_tokens),
+      cache_read_tokens: count(cache_read_tokens),
+      cache_write_tokens: count(cache_write_tokens),
+      cache_write_1h_tokens: count(cache_write_1h_tokens),
+      reasoning_tokens: count(reasoning_tokens),
+    };
+    self
+      .manager
+      .cost_micros(&model, &usage)
+      .map(|micros| micros as f64)
+      .map_err(|error| Error::new(Status::GenericFailure, error.to_string()))
   }
 
   #[napi]
@@ -115,21 +229,6 @@ impl NativePricing {
       .map(str::to_owned)
       .collect()
   }
-}
-
-#[napi(js_name = "costMicros")]
-pub fn cost_micros_js(
-  input_per_million: f64,
-  output_per_million: f64,
-  input_tokens: f64,
-  output_tokens: f64,
-) -> f64 {
-  crate::pricing::cost_micros(
-    count(input_per_million),
-    count(output_per_million),
-    count(input_tokens),
-    count(output_tokens),
-  ) as f64
 }
 
 /// A read of events: how many there were, and the failure details of the failed ones. The events

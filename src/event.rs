@@ -5,6 +5,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::provider::Provider;
 use crate::symbol::Symbol;
+use crate::usage::Usage;
 
 /// A UUID v4, stored as bytes so an event stays small and 8-byte aligned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -137,28 +138,6 @@ pub enum Payload {
     total_requests: u64,
     total_cost_micros: u64,
   },
-}
-
-/// One call's token counts: the cache and reasoning parts are included in the input and output.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Usage {
-  pub input_tokens: u64,
-  pub output_tokens: u64,
-  pub cache_read_tokens: u64,
-  pub cache_write_tokens: u64,
-  pub cache_write_1h_tokens: u64,
-  pub reasoning_tokens: u64,
-}
-
-impl Usage {
-  /// Input and output only, as the crate's recording calls give them.
-  pub fn new(input_tokens: u64, output_tokens: u64) -> Self {
-    Usage {
-      input_tokens,
-      output_tokens,
-      ..Usage::default()
-    }
-  }
 }
 
 /// How long a request took, when the router says, to the microsecond.

@@ -3,15 +3,14 @@
 
 use std::cell::RefCell;
 
-use crate::event::{
-  current_time_ms, Event, EventId, OverflowNames, Payload, StoredEvent, Timing, Usage,
-};
+use crate::event::{current_time_ms, Event, EventId, OverflowNames, Payload, StoredEvent, Timing};
 use crate::layout::staging::row;
 use crate::pricing::PricingManager;
 use crate::provider::{infer_provider, Provider};
 use crate::stats::{Exhausted, ModelStats, Tally};
 use crate::store::EventStore;
 use crate::symbol::{Names, Symbol, SymbolTable};
+use crate::usage::Usage;
 
 /// A completed request whose names are already interned in its store and whose cost is known.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -117,9 +116,12 @@ impl EventStore {
     provider_id: Option<&str>,
   ) -> Result<bool, Exhausted> {
     let price = pricing.get(model);
-    let cost_micros = price
-      .as_ref()
-      .map_or(0, |price| price.cost_micros(input_tokens, output_tokens));
+    let cost_micros = match &price {
+      Some(price) => price
+        .usage_cost_micros(&Usage::plain(input_tokens, output_tokens))
+        .map_err(|_| Exhausted::CostMicros)?,
+      None => 0,
+    };
     let names = self.names();
     let mut overflow = OverflowNames::default();
     let model_symbol = symbol_in(&names.models, model, &mut overflow.model);
@@ -132,7 +134,7 @@ impl EventStore {
         model: model_symbol,
         provider: infer_provider(model),
         provider_id,
-        usage: Usage::new(input_tokens, output_tokens),
+        usage: Usage::plain(input_tokens, output_tokens),
         cost_micros,
         timing: Timing::default(),
       },

@@ -11,9 +11,10 @@ use crossbeam::utils::CachePadded;
 use dashmap::DashMap;
 use rustc_hash::FxHasher;
 
-use crate::event::{Event, Payload, Usage};
+use crate::event::{Event, Payload};
 use crate::provider::Provider;
 use crate::symbol::{Names, Symbol, SymbolTable};
+use crate::usage::{Usage, MAX_SAFE_INTEGER};
 
 type SymbolMap<V> = DashMap<Symbol, V, BuildHasherDefault<FxHasher>>;
 
@@ -118,9 +119,6 @@ pub fn micros_to_usd(micros: u64) -> f64 {
   micros as f64 / 1_000_000.0
 }
 
-/// The largest figure a JavaScript number holds exactly.
-pub const MAX_FIGURE: u64 = (1 << 53) - 1;
-
 #[derive(Default)]
 struct AtomicModelStats([AtomicU64; FIELDS]);
 
@@ -149,7 +147,7 @@ struct Headroom([AtomicU64; 3]);
 
 impl Default for Headroom {
   fn default() -> Self {
-    Headroom(std::array::from_fn(|_| AtomicU64::new(MAX_FIGURE)))
+    Headroom(std::array::from_fn(|_| AtomicU64::new(MAX_SAFE_INTEGER)))
   }
 }
 

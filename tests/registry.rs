@@ -6,7 +6,7 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 
 use iron_runtime_analytics::registry::{self, CapacityMismatch};
-use iron_runtime_analytics::{CompletedRequest, EventStore, Provider, Symbol, Timing, Usage};
+use iron_runtime_analytics::{CompletedRequest, EventStore, Provider, Timing, Usage};
 
 fn completed(store: &EventStore) -> CompletedRequest {
   CompletedRequest {
@@ -14,7 +14,7 @@ fn completed(store: &EventStore) -> CompletedRequest {
     provider: Provider::OpenAI,
     agent: None,
     provider_id: None,
-    usage: Usage::new(10, 5),
+    usage: Usage::plain(10, 5),
     cost_micros: 100,
     timing: Timing::default(),
     priced: true,

@@ -17,7 +17,7 @@ fn completed(store: &EventStore, agent: Symbol, sequence: u64) -> CompletedReque
     provider: Provider::OpenAI,
     agent: Some(agent),
     provider_id: None,
-    usage: Usage::new(sequence, 1),
+    usage: Usage::plain(sequence, 1),
     cost_micros: 10,
     timing: Timing::default(),
     priced: true,
@@ -61,7 +61,11 @@ fn full_buffer_drops_new_events_and_still_counts_them() {
   assert_eq!(store.stats().totals.request_count, 5);
   assert_eq!(
     store.stats().totals.cost_micros,
-    5 * pricing.get("gpt-4o").unwrap().cost_micros(100, 50)
+    5 * pricing
+      .get("gpt-4o")
+      .unwrap()
+      .usage_cost_micros(&Usage::plain(100, 50))
+      .unwrap()
   );
 }
 
