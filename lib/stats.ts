@@ -1,7 +1,7 @@
 import { PROVIDERS } from './provider.js'
 import { nameOf } from './symbols.js'
+import { MICROS_PER_USD } from './units.js'
 
-const MICROS_PER_USD = 1_000_000
 const ROW = 5
 
 /** Figures of one model, provider or agent; completed requests only. */
