@@ -118,6 +118,8 @@ async function startRegistry() {
       'uplinks: {}',
       'packages:',
       `  '**': { access: $all, publish: $authenticated }`,
+      // JWT tokens: the default (legacy AES) tokens call crypto.createCipher, gone since Node 22.
+      'security: { api: { jwt: { sign: { expiresIn: 1h } } } }',
       'web: { enable: false }',
       'max_body_size: 100mb',
       'logs: { type: stdout, format: pretty, level: error }',
