@@ -2,6 +2,8 @@
 //! npm package. Everything here is plain Rust, tested with `cargo test --no-default-features`;
 //! the N-API surface lives in `binding` alone.
 
+#![deny(clippy::all)]
+
 pub mod event;
 pub mod pricing;
 pub mod provider;
