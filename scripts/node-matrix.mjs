@@ -1,5 +1,6 @@
 // `npm run test:matrix`: the whole vitest suite on the system Node, then on each maintained Node
-// line, each run printing its own summary line at the end. Needs `npm run build` first.
+// line; at the end, one summary line per Node version and a total. `npm run test:matrix` first builds
+// what is out of date; run directly, the script needs a build.
 //
 //   node scripts/node-matrix.mjs          the system Node, then Node 22, 24 and 26
 //   node scripts/node-matrix.mjs 24 26    only those lines
@@ -176,4 +177,7 @@ for (const r of results) console.log(`  ${r.label.padEnd(26)} ${r.time.padStart(
 for (const r of results) {
   console.log(`${r.version}: ${r.passed} passed, ${r.failed} failed${r.skipped ? `, ${r.skipped} skipped` : ''}`)
 }
+const total = (key) => results.reduce((sum, r) => sum + r[key], 0)
+const skipped = total('skipped')
+console.log(`total: ${total('passed')} passed, ${total('failed')} failed${skipped ? `, ${skipped} skipped` : ''}`)
 process.exit(results.every((r) => r.failed === 0) ? 0 : 1)
