@@ -75,7 +75,7 @@ async function within<T>(ms: number, promise: Promise<T>): Promise<T> {
   }
 }
 
-/** A full garbage collection: vitest.config.ts exposes `gc`. */
+/** A full garbage collection: vitest.config.mts exposes `gc`. */
 function collectGarbageNow(): void {
   ;(globalThis as { gc?: () => void }).gc!()
 }

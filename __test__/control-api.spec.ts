@@ -4,8 +4,8 @@ import { once } from 'node:events'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import Database from 'better-sqlite3'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { openSqlite } from '../examples/control-api/database.mjs'
 import { AGENT, type ControlApi, TOKEN, post, rows, startServer, storedCount, wireEvent } from './helpers/control-api'
 
 let api: ControlApi
@@ -92,7 +92,7 @@ describe('ingestion', () => {
   ])('answers 400 to %s', async (_, overrides) => {
     const response = await post(api, wireEvent(overrides))
     expect(response.status).toBe(400)
-    expect((await response.json()).error).toEqual(expect.any(String))
+    expect(((await response.json()) as { error?: unknown }).error).toEqual(expect.any(String))
     expect(storedCount(api)).toBe(0)
   })
 
@@ -194,7 +194,7 @@ describe('command line', () => {
     child.kill('SIGTERM')
     const [code] = await once(child, 'exit')
     expect(code).toBe(0)
-    const db = new Database(file, { readonly: true })
+    const db = openSqlite(file, { readonly: true })
     try {
       expect(db.prepare('SELECT event_id, agent_id FROM analytics_events').all()).toEqual([
         { event_id: event.event_id, agent_id: AGENT },

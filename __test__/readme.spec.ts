@@ -19,7 +19,7 @@ describe('README', () => {
       expect(output).toContain('requests: 3, failed: 1')
       expect(output).toMatch(/gpt-4o: 1 requests, \$0\.000875/)
       expect(output).toContain('anthropic: 1200 in / 300 out')
-      expect(output).toContain('5 events waiting for sync')
+      expect(output).toContain('5 events buffered, 3 of them to sync')
     } finally {
       rmSync(folder, { recursive: true, force: true })
     }

@@ -55,7 +55,7 @@ export function checkRecordArgs(
 ): void
 export function checkPricing(pricing: unknown): void
 
-/** The call every contender answers: recordLlmCompleted of SPEC section 2 over a LiteLLM table. */
+/** The call every contender answers: recordLlmCompleted priced from a LiteLLM table. */
 export type RecordLlmCompleted = (
   pricing: LiteLlmPrices,
   model: string,

@@ -1,4 +1,5 @@
-// A pure-JS EventStore with the semantics of SPEC sections 3, 4 and 6, written for speed so that
+// A pure-JS EventStore with our package's semantics (its bounded buffer that counts what it drops,
+// its pricing and its argument checks), written for speed so that
 // the native package is compared against the best a router could do in JavaScript, not a strawman.
 import { randomUUID } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
@@ -44,7 +45,7 @@ function isPrice(value) {
 
 /**
  * Micros per million tokens [input, output] for `model` in a LiteLLM table; [0, 0] when the model
- * is absent or its entry is one the SPEC says to skip.
+ * is absent or its entry is one the package skips too.
  */
 export function pricePerMillion(pricing, model) {
   if (model === 'sample_spec' || !Object.hasOwn(pricing, model)) return [0, 0]
@@ -82,7 +83,7 @@ function checkIdentifier(name, value) {
   }
 }
 
-/** Argument checks of SPEC section 6 for recordLlmCompleted; throws before anything is recorded. */
+/** The package's argument checks for recordLlmCompleted; throws before anything is recorded. */
 export function checkRecordArgs(model, inputTokens, outputTokens, agentId, providerId) {
   if (typeof model !== 'string') throw new TypeError(`model must be a string, got ${typeof model}`)
   if (model.length === 0 || model.length > MAX_IDENTIFIER) {
@@ -225,7 +226,7 @@ export class BaselineEventStore {
     const entry = this.#models.entry(pricing, model)
     const cost = costMicros(inputTokens, entry.inPerMillion) + costMicros(outputTokens, entry.outPerMillion)
 
-    // Figures first: they count every event, also one the full buffer drops (SPEC section 3).
+    // Figures first: they count every event, also one the full buffer drops.
     this.#requests++
     this.#inputTokens += inputTokens
     this.#outputTokens += outputTokens

@@ -56,6 +56,7 @@ export function measure(contenders, { rounds, warmupRounds, sampleMs }, baseline
   const ops = contenders.map((c) => calibrate(c, sampleMs))
   const samples = contenders.map(() => [])
   for (let round = 0; round < warmupRounds + rounds; round++) {
+    progress(`round ${round + 1}/${warmupRounds + rounds}${round < warmupRounds ? ' (warm-up)' : ''}`)
     for (let k = 0; k < contenders.length; k++) {
       const i = (round + k) % contenders.length
       const ns = sample(contenders[i], ops[i])
@@ -66,9 +67,18 @@ export function measure(contenders, { rounds, warmupRounds, sampleMs }, baseline
     const sorted = samples[i].sort((a, b) => a - b)
     return { name: c.name, median: median(sorted), min: sorted[0], max: sorted.at(-1), opsPerSample: ops[i] }
   })
+  progress('')
   const base = rows.find((r) => r.name === baseline)
   if (base) for (const row of rows) row.ratio = row.median / base.median
   return rows
+}
+
+/**
+ * Where a long suite is, on one self-erasing stderr line; only on a terminal, so a log or a piped
+ * run gets just the lines run.mjs prints per suite. An empty text erases the line.
+ */
+export function progress(text) {
+  if (process.stderr.isTTY) process.stderr.write(`\r\x1b[2K${text ? `  ${text}` : ''}`)
 }
 
 /** The row that stands in for our package when it has not been built. */
@@ -77,8 +87,8 @@ export function missingRow(name) {
 }
 
 /**
- * A SPEC section 8 target: `value` against `limit` (at most). A null value (our package not
- * built) is reported as neither PASS nor MISS.
+ * A target the benchmark holds our package to: `value` at most `limit` (every figure is a cost,
+ * lower is better). A null value (our package not built) is reported as neither PASS nor MISS.
  */
 export function target(label, value, limit, unit) {
   return { label, value, limit, unit, pass: value === null ? null : value <= limit }
@@ -106,7 +116,7 @@ export function formatSuite(result) {
   const present = result.rows.filter((r) => !r.missing)
   lines.push(
     ...table(
-      ['contender', perOp, 'min', 'max', 'vs pure JS'],
+      ['contender', perOp, 'min', 'max', 'vs pure JS (lower is better)'],
       present.map((r) => [
         r.name,
         figure(r.median, unit),
@@ -116,11 +126,16 @@ export function formatSuite(result) {
       ]),
     ),
   )
+  lines.push(
+    result.unit === 'MiB'
+      ? 'lower is better: memory added; vs pure JS is ours / pure JS, 0.50x = half the memory'
+      : 'lower is better: time per operation; vs pure JS is ours / pure JS, 0.50x = twice as fast',
+  )
   for (const row of result.rows) if (row.missing) lines.push(`${row.name}: ${row.missing}`)
   for (const t of result.targets) {
     const verdict = t.pass === null ? 'n/a ' : t.pass ? 'PASS' : 'MISS'
     const value = t.value === null ? NATIVE_MISSING : figure(t.value, t.unit)
-    lines.push(`${verdict}  ${t.label}: ${value} (target <= ${figure(t.limit, t.unit)})`)
+    lines.push(`${verdict}  ${t.label}: ${value} (target: at most ${figure(t.limit, t.unit)}, lower is better)`)
   }
   for (const note of result.notes) lines.push(`note: ${note}`)
   return `${lines.join('\n')}\n`

@@ -1,13 +1,14 @@
-// Entry point of `npm run bench`: runs the suites below in one process and reports each SPEC
-// section 8 target as PASS or MISS. Flags: --json (one JSON document on stdout, progress on
-// stderr), --only record,drop,... (suite ids), --rounds N (measured rounds per suite).
+// Entry point of `npm run bench`: runs the suites below in one process and reports each target as
+// PASS or MISS. Every figure is a cost (time or memory), so lower is better throughout. Progress
+// goes to stderr. Flags: --json (one JSON document on stdout), --only record,drop,... (suite ids),
+// --rounds N (measured rounds per suite).
 import { spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { cpus } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { DEFAULT_OPTIONS, formatSuite } from './harness.mjs'
+import { DEFAULT_OPTIONS, formatSuite, progress } from './harness.mjs'
 import { dropSuite, memorySuite, recordSuite, snapshotSuite, statsSuite } from './suites.mjs'
 import { callbackSuite } from './callbacks.mjs'
 import { streamSuite } from './stream.mjs'
@@ -51,17 +52,24 @@ const options = { ...DEFAULT_OPTIONS, rounds }
 const NATIVE_ENTRY = new URL('../dist/index.cjs', import.meta.url)
 const native = existsSync(NATIVE_ENTRY) ? createRequire(import.meta.url)(fileURLToPath(NATIVE_ENTRY)) : null
 
+const seconds = (since) => `${((performance.now() - since) / 1000).toFixed(1)} s`
+
 // Human-readable output goes to stdout unless --json claims it.
 const say = values.json ? (text) => process.stderr.write(text) : (text) => process.stdout.write(text)
 say(`iron-runtime-analytics benchmark: Node ${process.version}, ${cpus().length} cores, ${cpus()[0]?.model ?? 'unknown CPU'}\n`)
 if (!native) say('ours: native build not found, run npm run build\n')
 
 const results = []
-for (const suite of SUITES.filter((s) => selected.includes(s.id))) {
-  say(values.json ? `running ${suite.id}\n` : '\n')
+const chosen = SUITES.filter((s) => selected.includes(s.id))
+const started = performance.now()
+for (const [i, suite] of chosen.entries()) {
+  const suiteStarted = performance.now()
+  process.stderr.write(`[${i + 1}/${chosen.length}] ${suite.id}: ${suite.title} ...\n`)
   const result = await suite.run({ native, options })
+  progress('')
   results.push(result)
-  if (!values.json) say(formatSuite(result))
+  process.stderr.write(`[${i + 1}/${chosen.length}] ${suite.id} done in ${seconds(suiteStarted)} (${seconds(started)} so far)\n`)
+  if (!values.json) say(`\n${formatSuite(result)}`)
 }
 
 const targets = results.flatMap((r) => r.targets)

@@ -1,7 +1,7 @@
 // How soon a streaming consumer sees an event: from `recordLlmCompleted` to the body of a
 // `for await` loop over the receiver, one event at a time on an otherwise idle event loop. The
 // request is staged, handed over at the end of the turn, and the store then resumes the waiting
-// loop. No SPEC target; the pure-JS store has no stream to compare with.
+// loop. No target; the pure-JS store has no stream to compare with.
 import { ARG_MASK, ARGS } from './args.mjs'
 import { loadPricing } from './baseline.mjs'
 import { missingRow } from './harness.mjs'

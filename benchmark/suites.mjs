@@ -1,5 +1,6 @@
 // The core suites: each pits our package against the pure-JS store (and, where it applies,
-// prom-client) on the same arguments, and checks the figures of SPEC section 8.
+// prom-client) on the same arguments, and holds it to its targets: recording at most half the
+// pure-JS store's time, the drop path at most 60 ns, 10,000 buffered events in at most 1.5 MiB.
 import { execFileSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { ARG_MASK, ARGS, TWENTY_MODELS, generateArgs } from './args.mjs'

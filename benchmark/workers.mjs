@@ -1,5 +1,5 @@
 // Two worker threads recording into one EventStore.shared store against one worker recording the
-// same total (SPEC section 8: at least 1.6x the events per second, with exact totals). This file is
+// same total (the target: at least 1.6x the events per second, with exact totals). This file is
 // both the suite, run by run.mjs in the main thread, and the recording worker it starts.
 import { once } from 'node:events'
 import { createRequire } from 'node:module'

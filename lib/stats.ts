@@ -1,8 +1,8 @@
 import { STATS } from './layout.js'
 import { PROVIDERS } from './provider.js'
 import type { StoreNames } from './symbols.js'
+import { MICROS_PER_USD } from './units.js'
 
-const MICROS_PER_USD = 1_000_000
 const ROW = STATS.row
 const { stride: STRIDE } = ROW
 

@@ -1,6 +1,7 @@
 import { checkCount, describe } from './validate.js'
 
-const MICROS_PER_USD = 1_000_000
+/** Microdollars in one US dollar: every cost is counted in integer microdollars. */
+export const MICROS_PER_USD = 1_000_000
 
 export function microsToUsd(micros: number): number {
   return checkCount('micros', micros) / MICROS_PER_USD

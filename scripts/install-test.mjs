@@ -1,10 +1,11 @@
 // The install path a router team takes, proven on this machine: the tarballs from `npm run pack:local`
 // are published to a private registry on 127.0.0.1, then clean projects with no Rust toolchain on
-// PATH install the package from it and use it from CommonJS, from an ES module and from strict
+// PATH install the package from it and use it from CommonJS, from an ES module, from both in one
+// process (one copy of the package: classes from either entry work with the other) and from strict
 // TypeScript. A second project installs without optional dependencies and must be told which
 // platform package is missing. Everything lives in one temp folder, removed at the end.
 import { spawn, spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { delimiter, dirname, join } from 'node:path'
@@ -117,6 +118,8 @@ async function startRegistry() {
       'uplinks: {}',
       'packages:',
       `  '**': { access: $all, publish: $authenticated }`,
+      // JWT tokens: the default (legacy AES) tokens call crypto.createCipher, gone since Node 22.
+      'security: { api: { jwt: { sign: { expiresIn: 1h } } } }',
       'web: { enable: false }',
       'max_body_size: 100mb',
       'logs: { type: stdout, format: pretty, level: error }',
@@ -243,10 +246,24 @@ ${usage(`fileURLToPath(import.meta.resolve('${pkg.name}'))`)}`,
   await ok(process.execPath, ['use.mjs'], { cwd: full, env })
 })
 
-await check('tsc --strict for require (.cts) and import (.mts) consumers', async () => {
+await check('one copy: a PricingManager from require() works with an EventStore from import, and back', async () => {
+  const script = join(full, 'one-copy.mjs')
+  copyFileSync(join(root, '__test__', 'fixtures', 'one-copy.mjs'), script)
+  const { stdout } = await ok(process.execPath, [script], { cwd: full, env })
+  console.log(stdout.trimEnd().replace(/^/gm, '  '))
+})
+
+await check('tsc --strict for require (.cts) and import (.mts) consumers, and one mixing both', async () => {
   const header = `import { EventStore, PricingManager } from '${pkg.name}'\n`
   writeFileSync(join(full, 'use-types.cts'), header + typedUsage)
   writeFileSync(join(full, 'use-types.mts'), header + typedUsage)
+  // PricingManager has #private fields, so its type is nominal: this compiles only if both entries
+  // declare one class.
+  writeFileSync(join(full, 'pricing.cts'), `import { PricingManager } from '${pkg.name}'\nexport const pricing = new PricingManager()\n`)
+  writeFileSync(
+    join(full, 'use-both.mts'),
+    `import { EventStore } from '${pkg.name}'\nimport { pricing } from './pricing.cjs'\nnew EventStore(10).recordLlmCompleted(pricing, 'gpt-4o', 1, 1)\n`,
+  )
   const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc')
   await ok(
     process.execPath,
@@ -267,6 +284,7 @@ await check('tsc --strict for require (.cts) and import (.mts) consumers', async
       'node',
       'use-types.cts',
       'use-types.mts',
+      'use-both.mts',
     ],
     { cwd: full, env },
   )

@@ -16,6 +16,8 @@ import { fileURLToPath } from 'node:url'
 
 import { parseTriple } from '@napi-rs/cli'
 
+import { hostTarget } from './host-target.mjs'
+
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const outDir = join(root, 'artifacts')
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
@@ -56,15 +58,6 @@ function npm(args, { capture = false } = {}, cwd = root) {
 function pack(cwd, ...flags) {
   const out = npm(['pack', '--json', '--ignore-scripts', '--pack-destination', outDir, ...flags], { capture: true }, cwd)
   return JSON.parse(out)[0]
-}
-
-// The platform package the napi-rs loader picks on this machine.
-function hostTarget() {
-  const { platform, arch } = process
-  if (platform === 'linux') {
-    return `linux-${arch}-${process.report.getReport().header.glibcVersionRuntime ? 'gnu' : 'musl'}`
-  }
-  return platform === 'win32' ? `win32-${arch}-msvc` : `${platform}-${arch}`
 }
 
 // One npm/<target> package per napi target, at the root's version (`napi version` keeps them so).

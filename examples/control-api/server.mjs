@@ -8,8 +8,8 @@
 // token, and can inject faults (error statuses, connection resets, slow answers) for tests.
 import http from 'node:http'
 import { pathToFileURL } from 'node:url'
-import Database from 'better-sqlite3'
 import { listen, readBody } from '../support.mjs'
+import { openSqlite } from './database.mjs'
 
 export const EVENTS_PATH = '/api/v1/analytics/events'
 
@@ -198,7 +198,7 @@ function send(res, status, body, retryAfter) {
 }
 
 function openDatabase(file) {
-  const db = new Database(file)
+  const db = openSqlite(file)
   if (file !== ':memory:') {
     // WAL without a sync per commit: an ingestion server's usual trade, and it keeps
     // one insert per request cheap.

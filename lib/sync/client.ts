@@ -11,7 +11,7 @@ import { STATUS_CODES } from 'node:http'
 import type { AnalyticsEvent } from '../events.js'
 import { toProtocol012, type Protocol012Request } from '../protocol012.js'
 import { EventStore } from '../store.js'
-import { SyncConfig, settingsOf, type Settings } from './config.js'
+import { MAX_TIMER_MS, SyncConfig, settingsOf, type Settings } from './config.js'
 import { Pacer } from './pacing.js'
 import { backoffDelay, classify, parseRetryAfter, type Outcome } from './retry.js'
 import { readSpool, removeSpool, writeSpool } from './spool.js'
@@ -64,7 +64,6 @@ const POLL_MS = 100
 // Acknowledgements are handed to the store in batches: markSynced walks the buffer once per call.
 const ACK_BATCH = 256
 const ACK_DELAY_MS = 20
-const MAX_TIMER_MS = 2_147_483_647
 
 /** `HTTP 503 Service Unavailable`, in Node's words rather than the server's. */
 function statusLine(status: number): string {

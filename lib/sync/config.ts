@@ -1,7 +1,8 @@
 // SyncConfig: where and how the sync client sends events.
 import { checkIntegerInRange, checkString } from '../validate.js'
 
-const MAX_TIMER_MS = 2_147_483_647
+/** The longest delay setTimeout honours (2^31 - 1 ms); a longer one fires at once. */
+export const MAX_TIMER_MS = 2_147_483_647
 
 // Inclusive ranges of the numeric settings. Timer-driven ones stop at what setTimeout accepts.
 const RANGES = {

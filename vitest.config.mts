@@ -1,3 +1,4 @@
+// An ES module by its extension: the package is CommonJS, and Vite loads a .ts config as such.
 import { defineConfig } from 'vitest/config'
 
 export default defineConfig({
