@@ -2,8 +2,11 @@
 //! npm package. Everything here is plain Rust, tested with `cargo test --no-default-features`;
 //! the N-API surface lives in `binding` alone.
 
+pub mod budget;
 pub mod event;
+pub mod histogram;
 pub mod pricing;
+pub mod prometheus;
 pub mod provider;
 pub mod recording;
 pub mod registry;

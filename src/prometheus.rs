@@ -1,0 +1,456 @@
+//! The Prometheus text exposition format (0.0.4) of a store's figures, written in one pass into
+//! one string. The input is plain rows of names and numbers, so this module knows nothing of how
+//! a store keeps them.
+//!
+//! Money and time are integers (microdollars, microseconds) written as exact decimals, never
+//! through a float, so `llm_cost_usd_total` is exactly `costMicros / 1e6`.
+
+use crate::histogram::{HistogramSnapshot, BOUNDARIES_SECONDS};
+
+/// Token counts of one series, as `llm_tokens_total` splits them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TokenCounts {
+  /// Every input token, cache reads and writes included.
+  pub input: u64,
+  /// Every output token, reasoning included.
+  pub output: u64,
+  pub cache_read: u64,
+  /// Writes of any time to live.
+  pub cache_write: u64,
+  pub reasoning: u64,
+}
+
+/// The figures of one label set: a provider and a model, and an agent when per-agent series
+/// were asked for.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SeriesRow<'a> {
+  pub provider: &'a str,
+  pub model: &'a str,
+  pub agent: Option<&'a str>,
+  pub completed: u64,
+  pub failed: u64,
+  pub tokens: TokenCounts,
+  pub cost_micros: u64,
+  pub duration: HistogramSnapshot,
+  pub time_to_first_token: HistogramSnapshot,
+}
+
+/// Everything one scrape shows.
+#[derive(Clone, Debug, Default)]
+pub struct Exposition<'a> {
+  pub rows: &'a [SeriesRow<'a>],
+  pub buffered_events: u64,
+  pub dropped_events: u64,
+}
+
+/// The content type a `/metrics` endpoint serves this text with.
+pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+const TOKEN_TYPES: [&str; 5] = ["input", "output", "cache_read", "cache_write", "reasoning"];
+
+/// Renders the exposition. Histograms appear for the rows that have observations; every other
+/// series appears for every row, zero or not, so that rates start from the row's first scrape.
+pub fn render(exposition: &Exposition<'_>) -> String {
+  let labels = Labels::of(exposition.rows);
+  let mut out = Writer(String::with_capacity(labels.estimated_output()));
+  out.family("llm_requests_total", "counter", "LLM requests, by outcome.");
+  for (row, labels) in labels.rows(exposition.rows) {
+    out.sample(
+      "llm_requests_total",
+      labels,
+      Some(("outcome", "completed")),
+      row.completed,
+    );
+    out.sample(
+      "llm_requests_total",
+      labels,
+      Some(("outcome", "failed")),
+      row.failed,
+    );
+  }
+  out.family(
+    "llm_tokens_total",
+    "counter",
+    "LLM tokens, by type: input includes cache reads and writes, output includes reasoning.",
+  );
+  for (row, labels) in labels.rows(exposition.rows) {
+    let tokens = &row.tokens;
+    let counts = [
+      tokens.input,
+      tokens.output,
+      tokens.cache_read,
+      tokens.cache_write,
+      tokens.reasoning,
+    ];
+    for (kind, count) in TOKEN_TYPES.iter().zip(counts) {
+      out.sample("llm_tokens_total", labels, Some(("type", kind)), count);
+    }
+  }
+  out.family("llm_cost_usd_total", "counter", "LLM cost in US dollars.");
+  for (row, labels) in labels.rows(exposition.rows) {
+    out.decimal_sample("llm_cost_usd_total", labels, row.cost_micros);
+  }
+  out.histogram(
+    "llm_request_duration_seconds",
+    "LLM request duration, from request start to last byte.",
+    labels
+      .rows(exposition.rows)
+      .map(|(row, labels)| (&row.duration, labels)),
+  );
+  out.histogram(
+    "llm_time_to_first_token_seconds",
+    "Time from request start to the first content of a streamed response.",
+    labels
+      .rows(exposition.rows)
+      .map(|(row, labels)| (&row.time_to_first_token, labels)),
+  );
+  out.family(
+    "llm_analytics_buffered_events",
+    "gauge",
+    "Events in the store's buffer, not yet drained or acknowledged.",
+  );
+  out.sample(
+    "llm_analytics_buffered_events",
+    "",
+    None,
+    exposition.buffered_events,
+  );
+  out.family(
+    "llm_analytics_dropped_events_total",
+    "counter",
+    "Events the store could not buffer because its buffer was full.",
+  );
+  out.sample(
+    "llm_analytics_dropped_events_total",
+    "",
+    None,
+    exposition.dropped_events,
+  );
+  out.0
+}
+
+/// Every row's label pairs, escaped once, in one string.
+struct Labels {
+  text: String,
+  ends: Vec<usize>,
+}
+
+impl Labels {
+  fn of(rows: &[SeriesRow<'_>]) -> Labels {
+    let mut text = String::new();
+    let mut ends = Vec::with_capacity(rows.len());
+    for row in rows {
+      push_label(&mut text, "provider", row.provider);
+      text.push(',');
+      push_label(&mut text, "model", row.model);
+      if let Some(agent) = row.agent {
+        text.push(',');
+        push_label(&mut text, "agent", agent);
+      }
+      ends.push(text.len());
+    }
+    Labels { text, ends }
+  }
+
+  fn rows<'r, 'a>(
+    &'r self,
+    rows: &'r [SeriesRow<'a>],
+  ) -> impl Iterator<Item = (&'r SeriesRow<'a>, &'r str)> + 'r {
+    let starts = std::iter::once(0).chain(self.ends.iter().copied());
+    rows
+      .iter()
+      .zip(starts.zip(&self.ends))
+      .map(|(row, (start, &end))| (row, &self.text[start..end]))
+  }
+
+  /// Room for every line a scrape can write, so the output is allocated once.
+  fn estimated_output(&self) -> usize {
+    // Per row: 2 request lines, 5 token lines, 1 cost line, and up to 2 x 17 histogram lines,
+    // each its name, its labels and some 40 bytes of extra label and value.
+    const LINES_PER_ROW: usize = 42;
+    const LINE: usize = 80;
+    self.text.len() * LINES_PER_ROW + self.ends.len() * LINES_PER_ROW * LINE + 1_024
+  }
+}
+
+/// `name="value"`, the value escaped as the format requires: backslash, double quote, newline.
+fn push_label(out: &mut String, name: &str, value: &str) {
+  out.push_str(name);
+  out.push_str("=\"");
+  let mut plain_from = 0;
+  for (at, byte) in value.bytes().enumerate() {
+    let escaped = match byte {
+      b'\\' => "\\\\",
+      b'"' => "\\\"",
+      b'\n' => "\\n",
+      _ => continue,
+    };
+    out.push_str(&value[plain_from..at]);
+    out.push_str(escaped);
+    plain_from = at + 1;
+  }
+  out.push_str(&value[plain_from..]);
+  out.push('"');
+}
+
+struct Writer(String);
+
+impl Writer {
+  fn family(&mut self, name: &str, kind: &str, help: &str) {
+    for part in [
+      "# HELP ",
+      name,
+      " ",
+      help,
+      "\n# TYPE ",
+      name,
+      " ",
+      kind,
+      "\n",
+    ] {
+      self.0.push_str(part);
+    }
+  }
+
+  /// `name{labels,extra} ` with the braces left out when there are no labels at all.
+  fn series(&mut self, name: &str, labels: &str, extra: Option<(&str, &str)>) {
+    let out = &mut self.0;
+    out.push_str(name);
+    if labels.is_empty() && extra.is_none() {
+      out.push(' ');
+      return;
+    }
+    out.push('{');
+    out.push_str(labels);
+    if let Some((label, value)) = extra {
+      if !labels.is_empty() {
+        out.push(',');
+      }
+      push_label(out, label, value);
+    }
+    out.push_str("} ");
+  }
+
+  fn sample(&mut self, name: &str, labels: &str, extra: Option<(&str, &str)>, value: u64) {
+    self.series(name, labels, extra);
+    self.integer(value);
+    self.0.push('\n');
+  }
+
+  /// A sample of `millionths / 1e6`: dollars from micros, seconds from microseconds.
+  fn decimal_sample(&mut self, name: &str, labels: &str, millionths: u64) {
+    self.series(name, labels, None);
+    self.decimal(millionths);
+    self.0.push('\n');
+  }
+
+  fn histogram<'r>(
+    &mut self,
+    name: &str,
+    help: &str,
+    rows: impl Iterator<Item = (&'r HistogramSnapshot, &'r str)>,
+  ) {
+    self.family(name, "histogram", help);
+    let bucket = format!("{name}_bucket");
+    let sum = format!("{name}_sum");
+    let count = format!("{name}_count");
+    for (histogram, labels) in rows.filter(|(histogram, _)| histogram.count > 0) {
+      for (le, &below) in BOUNDARIES_SECONDS.iter().zip(&histogram.buckets) {
+        self.sample(&bucket, labels, Some(("le", le)), below);
+      }
+      self.sample(&bucket, labels, Some(("le", "+Inf")), histogram.count);
+      self.decimal_sample(&sum, labels, histogram.sum_micros);
+      self.sample(&count, labels, None, histogram.count);
+    }
+  }
+
+  fn integer(&mut self, value: u64) {
+    self.0.push_str(itoa::Buffer::new().format(value));
+  }
+
+  /// `millionths / 1e6` exactly, without trailing zeros: 1500000 -> `1.5`, 12 -> `0.000012`.
+  fn decimal(&mut self, millionths: u64) {
+    self.integer(millionths / 1_000_000);
+    let fraction = millionths % 1_000_000;
+    if fraction == 0 {
+      return;
+    }
+    let mut digits = itoa::Buffer::new();
+    let digits = digits.format(fraction);
+    self.0.push('.');
+    for _ in digits.len()..6 {
+      self.0.push('0');
+    }
+    self.0.push_str(digits.trim_end_matches('0'));
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+  use crate::histogram::histogram_of;
+
+  #[test]
+  fn renders_a_small_store_exactly() {
+    let rows = [
+      SeriesRow {
+        provider: "openai",
+        model: "gpt-4o",
+        agent: None,
+        completed: 3,
+        failed: 1,
+        tokens: TokenCounts {
+          input: 1_200,
+          output: 300,
+          cache_read: 200,
+          cache_write: 0,
+          reasoning: 50,
+        },
+        cost_micros: 1_500_012,
+        duration: histogram_of(&[15.0, 300.0, 100_000.0]),
+        time_to_first_token: HistogramSnapshot::default(),
+      },
+      SeriesRow {
+        provider: "unknown",
+        model: "llama",
+        completed: 0,
+        failed: 2,
+        ..SeriesRow::default()
+      },
+    ];
+    let text = render(&Exposition {
+      rows: &rows,
+      buffered_events: 6,
+      dropped_events: 0,
+    });
+    let duration_buckets: String = BOUNDARIES_SECONDS
+      .iter()
+      .zip([0, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2])
+      .map(|(le, count)| {
+        format!("llm_request_duration_seconds_bucket{{provider=\"openai\",model=\"gpt-4o\",le=\"{le}\"}} {count}\n")
+      })
+      .collect();
+    let expected = [
+      "# HELP llm_requests_total LLM requests, by outcome.\n",
+      "# TYPE llm_requests_total counter\n",
+      "llm_requests_total{provider=\"openai\",model=\"gpt-4o\",outcome=\"completed\"} 3\n",
+      "llm_requests_total{provider=\"openai\",model=\"gpt-4o\",outcome=\"failed\"} 1\n",
+      "llm_requests_total{provider=\"unknown\",model=\"llama\",outcome=\"completed\"} 0\n",
+      "llm_requests_total{provider=\"unknown\",model=\"llama\",outcome=\"failed\"} 2\n",
+      "# HELP llm_tokens_total LLM tokens, by type: input includes cache reads and writes, output includes reasoning.\n",
+      "# TYPE llm_tokens_total counter\n",
+      "llm_tokens_total{provider=\"openai\",model=\"gpt-4o\",type=\"input\"} 1200\n",
+      "llm_tokens_total{provider=\"openai\",model=\"gpt-4o\",type=\"output\"} 300\n",
+      "llm_tokens_total{provider=\"openai\",model=\"gpt-4o\",type=\"cache_read\"} 200\n",
+      "llm_tokens_total{provider=\"openai\",model=\"gpt-4o\",type=\"cache_write\"} 0\n",
+      "llm_tokens_total{provider=\"openai\",model=\"gpt-4o\",type=\"reasoning\"} 50\n",
+      "llm_tokens_total{provider=\"unknown\",model=\"llama\",type=\"input\"} 0\n",
+      "llm_tokens_total{provider=\"unknown\",model=\"llama\",type=\"output\"} 0\n",
+      "llm_tokens_total{provider=\"unknown\",model=\"llama\",type=\"cache_read\"} 0\n",
+      "llm_tokens_total{provider=\"unknown\",model=\"llama\",type=\"cache_write\"} 0\n",
+      "llm_tokens_total{provider=\"unknown\",model=\"llama\",type=\"reasoning\"} 0\n",
+      "# HELP llm_cost_usd_total LLM cost in US dollars.\n",
+      "# TYPE llm_cost_usd_total counter\n",
+      "llm_cost_usd_total{provider=\"openai\",model=\"gpt-4o\"} 1.500012\n",
+      "llm_cost_usd_total{provider=\"unknown\",model=\"llama\"} 0\n",
+      "# HELP llm_request_duration_seconds LLM request duration, from request start to last byte.\n",
+      "# TYPE llm_request_duration_seconds histogram\n",
+      &duration_buckets,
+      "llm_request_duration_seconds_bucket{provider=\"openai\",model=\"gpt-4o\",le=\"+Inf\"} 3\n",
+      "llm_request_duration_seconds_sum{provider=\"openai\",model=\"gpt-4o\"} 100.315\n",
+      "llm_request_duration_seconds_count{provider=\"openai\",model=\"gpt-4o\"} 3\n",
+      "# HELP llm_time_to_first_token_seconds Time from request start to the first content of a streamed response.\n",
+      "# TYPE llm_time_to_first_token_seconds histogram\n",
+      "# HELP llm_analytics_buffered_events Events in the store's buffer, not yet drained or acknowledged.\n",
+      "# TYPE llm_analytics_buffered_events gauge\n",
+      "llm_analytics_buffered_events 6\n",
+      "# HELP llm_analytics_dropped_events_total Events the store could not buffer because its buffer was full.\n",
+      "# TYPE llm_analytics_dropped_events_total counter\n",
+      "llm_analytics_dropped_events_total 0\n",
+    ]
+    .concat();
+    assert_eq!(text, expected);
+  }
+
+  #[test]
+  fn escapes_backslashes_quotes_and_newlines_in_label_values() {
+    let rows = [SeriesRow {
+      provider: "openai",
+      model: "a\\b\"c\nd\u{e9}",
+      agent: Some("\"\"\\\n"),
+      completed: 1,
+      ..SeriesRow::default()
+    }];
+    let text = render(&Exposition {
+      rows: &rows,
+      ..Exposition::default()
+    });
+    let line = text.lines().nth(2).unwrap();
+    assert_eq!(
+      line,
+      "llm_requests_total{provider=\"openai\",model=\"a\\\\b\\\"c\\nd\u{e9}\",agent=\"\\\"\\\"\\\\\\n\",outcome=\"completed\"} 1"
+    );
+    // Every line is one sample or one comment: no raw newline escaped a label.
+    assert!(text
+      .lines()
+      .all(|line| line.starts_with("llm_") || line.starts_with("# ")));
+  }
+
+  #[test]
+  fn writes_money_and_time_as_exact_decimals() {
+    let cases = [
+      (0, "0"),
+      (1, "0.000001"),
+      (12, "0.000012"),
+      (100_000, "0.1"),
+      (1_000_000, "1"),
+      (1_500_000, "1.5"),
+      (9_007_199_254_740_991, "9007199254.740991"),
+      (u64::MAX, "18446744073709.551615"),
+    ];
+    for (millionths, text) in cases {
+      let mut out = Writer(String::new());
+      out.decimal(millionths);
+      assert_eq!(out.0, text);
+      assert_eq!(text.parse::<f64>().unwrap(), millionths as f64 / 1e6);
+    }
+  }
+
+  #[test]
+  fn an_empty_store_still_has_its_families_and_gauges() {
+    let text = render(&Exposition::default());
+    assert_eq!(text.matches("# TYPE ").count(), 7);
+    assert!(text.ends_with("llm_analytics_dropped_events_total 0\n"));
+    assert!(text.contains("\nllm_analytics_buffered_events 0\n"));
+  }
+
+  #[test]
+  fn the_reserved_room_holds_the_largest_rows() {
+    let rows: Vec<SeriesRow<'_>> = (0..150)
+      .map(|_| SeriesRow {
+        provider: "anthropic",
+        model: "claude-3-5-sonnet-20241022-with-a-long-routing-name",
+        agent: Some("agent-0123456789"),
+        completed: u64::MAX,
+        failed: u64::MAX,
+        tokens: TokenCounts {
+          input: u64::MAX,
+          output: u64::MAX,
+          cache_read: u64::MAX,
+          cache_write: u64::MAX,
+          reasoning: u64::MAX,
+        },
+        cost_micros: u64::MAX,
+        duration: histogram_of(&[1.0]),
+        time_to_first_token: histogram_of(&[1.0]),
+      })
+      .collect();
+    let exposition = Exposition {
+      rows: &rows,
+      ..Exposition::default()
+    };
+    let estimate = Labels::of(&rows).estimated_output();
+    let text = render(&exposition);
+    assert!(text.len() <= estimate, "{} > {}", text.len(), estimate);
+  }
+}
