@@ -20,25 +20,39 @@ pub struct TokenCounts {
   pub reasoning: u64,
 }
 
-/// The figures of one label set: a provider and a model, and an agent when per-agent series
-/// were asked for.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct SeriesRow<'a> {
-  pub provider: &'a str,
-  pub model: &'a str,
-  pub agent: Option<&'a str>,
+/// Request, token and cost figures of one label set.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Figures {
   pub completed: u64,
   pub failed: u64,
   pub tokens: TokenCounts,
   pub cost_micros: u64,
+}
+
+/// The figures of one provider and model.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ModelRow<'a> {
+  pub provider: &'a str,
+  pub model: &'a str,
+  pub figures: Figures,
   pub duration: HistogramSnapshot,
   pub time_to_first_token: HistogramSnapshot,
+}
+
+/// The figures of one agent, over every model.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AgentRow<'a> {
+  pub agent: &'a str,
+  pub figures: Figures,
 }
 
 /// Everything one scrape shows.
 #[derive(Clone, Debug, Default)]
 pub struct Exposition<'a> {
-  pub rows: &'a [SeriesRow<'a>],
+  pub models: &'a [ModelRow<'a>],
+  /// Per-agent series, only when asked for: one series per agent id is a cardinality the
+  /// scraper must agree to.
+  pub agents: Option<&'a [AgentRow<'a>]>,
   pub buffered_events: u64,
   pub dropped_events: u64,
 }
@@ -48,62 +62,41 @@ pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 const TOKEN_TYPES: [&str; 5] = ["input", "output", "cache_read", "cache_write", "reasoning"];
 
-/// Renders the exposition. Histograms appear for the rows that have observations; every other
+/// Renders the exposition. Histograms appear for the models that have observations; every other
 /// series appears for every row, zero or not, so that rates start from the row's first scrape.
+/// Per-agent series go in families of their own (`llm_agent_…`), so that summing a family never
+/// counts a request twice.
 pub fn render(exposition: &Exposition<'_>) -> String {
-  let labels = Labels::of(exposition.rows);
-  let mut out = Writer(String::with_capacity(labels.estimated_output()));
-  out.family("llm_requests_total", "counter", "LLM requests, by outcome.");
-  for (row, labels) in labels.rows(exposition.rows) {
-    out.sample(
-      "llm_requests_total",
-      labels,
-      Some(("outcome", "completed")),
-      row.completed,
-    );
-    out.sample(
-      "llm_requests_total",
-      labels,
-      Some(("outcome", "failed")),
-      row.failed,
-    );
-  }
-  out.family(
-    "llm_tokens_total",
-    "counter",
-    "LLM tokens, by type: input includes cache reads and writes, output includes reasoning.",
+  let agents = exposition.agents.unwrap_or_default();
+  let (model_labels, agent_labels) = labels_of(exposition);
+  let mut out = Writer(String::with_capacity(room_for(
+    &model_labels,
+    &agent_labels,
+  )));
+  let models = || model_labels.iter().zip(exposition.models);
+  out.figures(
+    "llm",
+    "",
+    models().map(|(labels, row)| (labels, &row.figures)),
   );
-  for (row, labels) in labels.rows(exposition.rows) {
-    let tokens = &row.tokens;
-    let counts = [
-      tokens.input,
-      tokens.output,
-      tokens.cache_read,
-      tokens.cache_write,
-      tokens.reasoning,
-    ];
-    for (kind, count) in TOKEN_TYPES.iter().zip(counts) {
-      out.sample("llm_tokens_total", labels, Some(("type", kind)), count);
-    }
-  }
-  out.family("llm_cost_usd_total", "counter", "LLM cost in US dollars.");
-  for (row, labels) in labels.rows(exposition.rows) {
-    out.decimal_sample("llm_cost_usd_total", labels, row.cost_micros);
-  }
   out.histogram(
     "llm_request_duration_seconds",
     "LLM request duration, from request start to last byte.",
-    labels
-      .rows(exposition.rows)
-      .map(|(row, labels)| (&row.duration, labels)),
+    models().map(|(labels, row)| (labels, &row.duration)),
   );
   out.histogram(
     "llm_time_to_first_token_seconds",
     "Time from request start to the first content of a streamed response.",
-    labels
-      .rows(exposition.rows)
-      .map(|(row, labels)| (&row.time_to_first_token, labels)),
+    models().map(|(labels, row)| (labels, &row.time_to_first_token)),
   );
+  if exposition.agents.is_some() {
+    let rows = agent_labels.iter().zip(agents);
+    out.figures(
+      "llm_agent",
+      " per agent",
+      rows.map(|(labels, row)| (labels, &row.figures)),
+    );
+  }
   out.family(
     "llm_analytics_buffered_events",
     "gauge",
@@ -129,6 +122,24 @@ pub fn render(exposition: &Exposition<'_>) -> String {
   out.0
 }
 
+/// The label pairs of the models' rows and of the agents' rows.
+fn labels_of(exposition: &Exposition<'_>) -> (Labels, Labels) {
+  let models = exposition.models.iter();
+  let agents = exposition.agents.unwrap_or_default().iter();
+  (
+    Labels::of(models.map(|row| [("provider", row.provider), ("model", row.model)])),
+    Labels::of(agents.map(|row| [("agent", row.agent)])),
+  )
+}
+
+/// Room for everything a scrape writes, so that its output is allocated once.
+fn room_for(models: &Labels, agents: &Labels) -> usize {
+  models.estimated_output(HISTOGRAM_LINES) + agents.estimated_output(0)
+}
+
+/// Lines of a model's two histograms: 14 buckets, `+Inf`, sum and count each.
+const HISTOGRAM_LINES: usize = 2 * 17;
+
 /// Every row's label pairs, escaped once, in one string.
 struct Labels {
   text: String,
@@ -136,40 +147,40 @@ struct Labels {
 }
 
 impl Labels {
-  fn of(rows: &[SeriesRow<'_>]) -> Labels {
-    let mut text = String::new();
-    let mut ends = Vec::with_capacity(rows.len());
-    for row in rows {
-      push_label(&mut text, "provider", row.provider);
-      text.push(',');
-      push_label(&mut text, "model", row.model);
-      if let Some(agent) = row.agent {
-        text.push(',');
-        push_label(&mut text, "agent", agent);
+  fn of<'a, const N: usize>(
+    rows: impl ExactSizeIterator<Item = [(&'a str, &'a str); N]>,
+  ) -> Labels {
+    let mut labels = Labels {
+      text: String::new(),
+      ends: Vec::with_capacity(rows.len()),
+    };
+    for pairs in rows {
+      for (at, (name, value)) in pairs.into_iter().enumerate() {
+        if at > 0 {
+          labels.text.push(',');
+        }
+        push_label(&mut labels.text, name, value);
       }
-      ends.push(text.len());
+      labels.ends.push(labels.text.len());
     }
-    Labels { text, ends }
+    labels
   }
 
-  fn rows<'r, 'a>(
-    &'r self,
-    rows: &'r [SeriesRow<'a>],
-  ) -> impl Iterator<Item = (&'r SeriesRow<'a>, &'r str)> + 'r {
+  fn iter(&self) -> impl Iterator<Item = &str> + Clone {
     let starts = std::iter::once(0).chain(self.ends.iter().copied());
-    rows
-      .iter()
-      .zip(starts.zip(&self.ends))
-      .map(|(row, (start, &end))| (row, &self.text[start..end]))
+    starts
+      .zip(&self.ends)
+      .map(|(start, &end)| &self.text[start..end])
   }
 
-  /// Room for every line a scrape can write, so the output is allocated once.
-  fn estimated_output(&self) -> usize {
-    // Per row: 2 request lines, 5 token lines, 1 cost line, and up to 2 x 17 histogram lines,
-    // each its name, its labels and some 40 bytes of extra label and value.
-    const LINES_PER_ROW: usize = 42;
-    const LINE: usize = 80;
-    self.text.len() * LINES_PER_ROW + self.ends.len() * LINES_PER_ROW * LINE + 1_024
+  /// Room for every line a scrape can write for these rows, so the output is allocated once.
+  fn estimated_output(&self, extra_lines_per_row: usize) -> usize {
+    // Per row: 2 request lines, 5 token lines and 1 cost line, then the extra ones; each line
+    // is its name, the row's labels and at most some 50 bytes of extra label and value. Every
+    // family's comments fit in the constant.
+    const LINE: usize = 100;
+    let lines = 8 + extra_lines_per_row;
+    (self.text.len() + LINE * self.ends.len()) * lines + 2_048
   }
 }
 
@@ -212,6 +223,62 @@ impl Writer {
     }
   }
 
+  /// The request, token and cost families named `{prefix}_requests_total`, …
+  /// `scope` says whose figures they are in the help texts.
+  fn figures<'r>(
+    &mut self,
+    prefix: &str,
+    scope: &str,
+    rows: impl Iterator<Item = (&'r str, &'r Figures)> + Clone,
+  ) {
+    let requests = format!("{prefix}_requests_total");
+    self.family(
+      &requests,
+      "counter",
+      &format!("LLM requests{scope}, by outcome."),
+    );
+    for (labels, figures) in rows.clone() {
+      self.sample(
+        &requests,
+        labels,
+        Some(("outcome", "completed")),
+        figures.completed,
+      );
+      self.sample(
+        &requests,
+        labels,
+        Some(("outcome", "failed")),
+        figures.failed,
+      );
+    }
+    let tokens = format!("{prefix}_tokens_total");
+    self.family(
+      &tokens,
+      "counter",
+      &format!(
+        "LLM tokens{scope}, by type: input includes cache reads and writes, output includes reasoning."
+      ),
+    );
+    for (labels, figures) in rows.clone() {
+      let counts = &figures.tokens;
+      let counts = [
+        counts.input,
+        counts.output,
+        counts.cache_read,
+        counts.cache_write,
+        counts.reasoning,
+      ];
+      for (kind, count) in TOKEN_TYPES.iter().zip(counts) {
+        self.sample(&tokens, labels, Some(("type", kind)), count);
+      }
+    }
+    let cost = format!("{prefix}_cost_usd_total");
+    self.family(&cost, "counter", &format!("LLM cost{scope} in US dollars."));
+    for (labels, figures) in rows {
+      self.decimal_sample(&cost, labels, figures.cost_micros);
+    }
+  }
+
   /// `name{labels,extra} ` with the braces left out when there are no labels at all.
   fn series(&mut self, name: &str, labels: &str, extra: Option<(&str, &str)>) {
     let out = &mut self.0;
@@ -248,13 +315,13 @@ impl Writer {
     &mut self,
     name: &str,
     help: &str,
-    rows: impl Iterator<Item = (&'r HistogramSnapshot, &'r str)>,
+    rows: impl Iterator<Item = (&'r str, &'r HistogramSnapshot)>,
   ) {
     self.family(name, "histogram", help);
     let bucket = format!("{name}_bucket");
     let sum = format!("{name}_sum");
     let count = format!("{name}_count");
-    for (histogram, labels) in rows.filter(|(histogram, _)| histogram.count > 0) {
+    for (labels, histogram) in rows.filter(|(_, histogram)| histogram.count > 0) {
       for (le, &below) in BOUNDARIES_SECONDS.iter().zip(&histogram.buckets) {
         self.sample(&bucket, labels, Some(("le", le)), below);
       }
@@ -293,33 +360,37 @@ mod tests {
   #[test]
   fn renders_a_small_store_exactly() {
     let rows = [
-      SeriesRow {
+      ModelRow {
         provider: "openai",
         model: "gpt-4o",
-        agent: None,
-        completed: 3,
-        failed: 1,
-        tokens: TokenCounts {
-          input: 1_200,
-          output: 300,
-          cache_read: 200,
-          cache_write: 0,
-          reasoning: 50,
+        figures: Figures {
+          completed: 3,
+          failed: 1,
+          tokens: TokenCounts {
+            input: 1_200,
+            output: 300,
+            cache_read: 200,
+            cache_write: 0,
+            reasoning: 50,
+          },
+          cost_micros: 1_500_012,
         },
-        cost_micros: 1_500_012,
         duration: histogram_of(&[15.0, 300.0, 100_000.0]),
         time_to_first_token: HistogramSnapshot::default(),
       },
-      SeriesRow {
+      ModelRow {
         provider: "unknown",
         model: "llama",
-        completed: 0,
-        failed: 2,
-        ..SeriesRow::default()
+        figures: Figures {
+          failed: 2,
+          ..Figures::default()
+        },
+        ..ModelRow::default()
       },
     ];
     let text = render(&Exposition {
-      rows: &rows,
+      models: &rows,
+      agents: None,
       buffered_events: 6,
       dropped_events: 0,
     });
@@ -374,26 +445,80 @@ mod tests {
 
   #[test]
   fn escapes_backslashes_quotes_and_newlines_in_label_values() {
-    let rows = [SeriesRow {
+    let models = [ModelRow {
       provider: "openai",
       model: "a\\b\"c\nd\u{e9}",
-      agent: Some("\"\"\\\n"),
-      completed: 1,
-      ..SeriesRow::default()
+      ..ModelRow::default()
+    }];
+    let agents = [AgentRow {
+      agent: "\"\"\\\n",
+      figures: Figures {
+        completed: 1,
+        ..Figures::default()
+      },
     }];
     let text = render(&Exposition {
-      rows: &rows,
+      models: &models,
+      agents: Some(&agents),
       ..Exposition::default()
     });
     let line = text.lines().nth(2).unwrap();
     assert_eq!(
       line,
-      "llm_requests_total{provider=\"openai\",model=\"a\\\\b\\\"c\\nd\u{e9}\",agent=\"\\\"\\\"\\\\\\n\",outcome=\"completed\"} 1"
+      "llm_requests_total{provider=\"openai\",model=\"a\\\\b\\\"c\\nd\u{e9}\",outcome=\"completed\"} 0"
     );
+    assert!(text
+      .contains("\nllm_agent_requests_total{agent=\"\\\"\\\"\\\\\\n\",outcome=\"completed\"} 1\n"));
     // Every line is one sample or one comment: no raw newline escaped a label.
     assert!(text
       .lines()
       .all(|line| line.starts_with("llm_") || line.starts_with("# ")));
+  }
+
+  #[test]
+  fn per_agent_series_have_families_of_their_own_and_only_when_asked_for() {
+    let agents = [AgentRow {
+      agent: "team-a",
+      figures: Figures {
+        completed: 2,
+        failed: 1,
+        tokens: TokenCounts {
+          input: 10,
+          output: 20,
+          ..TokenCounts::default()
+        },
+        cost_micros: 2_500_000,
+      },
+    }];
+    let with = render(&Exposition {
+      agents: Some(&agents),
+      ..Exposition::default()
+    });
+    let agent_lines: Vec<&str> = with.lines().filter(|line| line.contains("agent")).collect();
+    assert_eq!(
+      agent_lines,
+      [
+        "# HELP llm_agent_requests_total LLM requests per agent, by outcome.",
+        "# TYPE llm_agent_requests_total counter",
+        "llm_agent_requests_total{agent=\"team-a\",outcome=\"completed\"} 2",
+        "llm_agent_requests_total{agent=\"team-a\",outcome=\"failed\"} 1",
+        "# HELP llm_agent_tokens_total LLM tokens per agent, by type: input includes cache reads and writes, output includes reasoning.",
+        "# TYPE llm_agent_tokens_total counter",
+        "llm_agent_tokens_total{agent=\"team-a\",type=\"input\"} 10",
+        "llm_agent_tokens_total{agent=\"team-a\",type=\"output\"} 20",
+        "llm_agent_tokens_total{agent=\"team-a\",type=\"cache_read\"} 0",
+        "llm_agent_tokens_total{agent=\"team-a\",type=\"cache_write\"} 0",
+        "llm_agent_tokens_total{agent=\"team-a\",type=\"reasoning\"} 0",
+        "# HELP llm_agent_cost_usd_total LLM cost per agent in US dollars.",
+        "# TYPE llm_agent_cost_usd_total counter",
+        "llm_agent_cost_usd_total{agent=\"team-a\"} 2.5",
+      ]
+    );
+    let without = render(&Exposition {
+      agents: None,
+      ..Exposition::default()
+    });
+    assert!(!without.contains("agent_"));
   }
 
   #[test]
@@ -420,37 +545,62 @@ mod tests {
   fn an_empty_store_still_has_its_families_and_gauges() {
     let text = render(&Exposition::default());
     assert_eq!(text.matches("# TYPE ").count(), 7);
+    assert_eq!(
+      render(&Exposition {
+        agents: Some(&[]),
+        ..Exposition::default()
+      })
+      .matches("# TYPE ")
+      .count(),
+      10
+    );
     assert!(text.ends_with("llm_analytics_dropped_events_total 0\n"));
     assert!(text.contains("\nllm_analytics_buffered_events 0\n"));
   }
 
   #[test]
   fn the_reserved_room_holds_the_largest_rows() {
-    let rows: Vec<SeriesRow<'_>> = (0..150)
-      .map(|_| SeriesRow {
+    let most = Figures {
+      completed: u64::MAX,
+      failed: u64::MAX,
+      tokens: TokenCounts {
+        input: u64::MAX,
+        output: u64::MAX,
+        cache_read: u64::MAX,
+        cache_write: u64::MAX,
+        reasoning: u64::MAX,
+      },
+      cost_micros: u64::MAX,
+    };
+    let full = HistogramSnapshot {
+      count: u64::MAX,
+      sum_micros: u64::MAX,
+      buckets: [u64::MAX; 14],
+    };
+    let models: Vec<ModelRow<'_>> = (0..150)
+      .map(|_| ModelRow {
         provider: "anthropic",
         model: "claude-3-5-sonnet-20241022-with-a-long-routing-name",
-        agent: Some("agent-0123456789"),
-        completed: u64::MAX,
-        failed: u64::MAX,
-        tokens: TokenCounts {
-          input: u64::MAX,
-          output: u64::MAX,
-          cache_read: u64::MAX,
-          cache_write: u64::MAX,
-          reasoning: u64::MAX,
-        },
-        cost_micros: u64::MAX,
-        duration: histogram_of(&[1.0]),
-        time_to_first_token: histogram_of(&[1.0]),
+        figures: most,
+        duration: full,
+        time_to_first_token: full,
+      })
+      .collect();
+    let agents: Vec<AgentRow<'_>> = (0..64)
+      .map(|_| AgentRow {
+        agent: "agent-0123456789",
+        figures: most,
       })
       .collect();
     let exposition = Exposition {
-      rows: &rows,
-      ..Exposition::default()
+      models: &models,
+      agents: Some(&agents),
+      buffered_events: u64::MAX,
+      dropped_events: u64::MAX,
     };
-    let estimate = Labels::of(&rows).estimated_output();
     let text = render(&exposition);
-    assert!(text.len() <= estimate, "{} > {}", text.len(), estimate);
+    let (model_labels, agent_labels) = labels_of(&exposition);
+    let room = room_for(&model_labels, &agent_labels);
+    assert!(text.len() <= room, "{} > {room}", text.len());
   }
 }
