@@ -68,6 +68,19 @@ export declare class NativeStore {
    * caller retries with the returned length.
    */
   stats(out: Float64Array): number
+  /** Sets an agent's budget; the facade has checked the limit and the thresholds. */
+  setBudget(agent: number, limitMicros: number, thresholds: Array<number>): void
+  removeBudget(agent: number): boolean
+  /**
+   * Writes the agent's budget status into `out` as `layout::budget` lays it out and returns its
+   * length, or 0 when the agent has no budget. `out` has room for 255 thresholds.
+   */
+  budgetStatus(agent: number, out: Float64Array): number
+  /**
+   * Writes one agent's figures into `out` as a `layout::stats::row` (the key left 0); false when
+   * the agent has none.
+   */
+  agentStats(agent: number, out: Float64Array): boolean
   len(): number
   droppedCount(): number
   /** The buffered events, oldest first, written into `numbers` and `ids` (see `RowWriter`). */
@@ -85,7 +98,26 @@ export declare class NativeStore {
   acknowledge(seqs: Float64Array): number
 }
 
+/** `layout::budget`. */
+export interface BudgetLayout {
+  limitMicros: number
+  spentMicros: number
+  remainingMicros: number
+  usedPercent: number
+  crossed: number
+  crossedAt: number
+}
+
 export declare function costMicros(inputPerMillion: number, outputPerMillion: number, inputTokens: number, outputTokens: number): number
+
+/** `layout::stats::detail`. */
+export interface DetailLayout {
+  provider: number
+  duration: number
+  timeToFirstToken: number
+  stride: number
+  providerStride: number
+}
 
 /** `layout::event_row`, for the facade. */
 export interface EventRowLayout {
@@ -131,6 +163,17 @@ export declare function inferProvider(model: string): string
 /** The symbol id of a name, interning it on first sight. */
 export declare function intern(name: string): number
 
+/** `layout::stats::latency`. */
+export interface LatencyLayout {
+  count: number
+  sumMs: number
+  buckets: number
+  p50Ms: number
+  p90Ms: number
+  p99Ms: number
+  stride: number
+}
+
 export declare function layout(): Layout
 
 /** Every layout the facade shares with the core (`layout`), and the orders it numbers by. */
@@ -138,6 +181,9 @@ export interface Layout {
   staging: StagingLayout
   eventRow: EventRowLayout
   stats: StatsLayout
+  budget: BudgetLayout
+  /** Upper bounds of the latency buckets, in seconds. */
+  latencyBoundariesSeconds: Array<number>
   eventKinds: Array<string>
   providers: Array<string>
 }
@@ -152,6 +198,9 @@ export interface PriceInfo {
   outputMicrosPerMillion: number
   maxOutputTokens?: number
 }
+
+/** The Prometheus text exposition of `stores` together (`exposition::prometheus`). */
+export declare function prometheus(stores: Array<NativeStore>, agentLabel: boolean): string
 
 export interface ReceiveResult {
   events?: EventRows
@@ -200,8 +249,11 @@ export interface StatsLayout {
   providerRows: number
   agentRows: number
   unpricedModels: number
+  failureCodes: number
   head: number
   row: StatsRowLayout
+  latency: LatencyLayout
+  detail: DetailLayout
 }
 
 export interface StatsRowLayout {

@@ -843,4 +843,5 @@ module.exports.inferProvider = nativeBinding.inferProvider
 module.exports.intern = nativeBinding.intern
 module.exports.layout = nativeBinding.layout
 module.exports.parseProvider = nativeBinding.parseProvider
+module.exports.prometheus = nativeBinding.prometheus
 module.exports.symbolNames = nativeBinding.symbolNames

@@ -1,10 +1,44 @@
 import { STATS } from './layout.js'
-import { PROVIDERS } from './provider.js'
+import { PROVIDERS, type Provider } from './provider.js'
 import { nameOf } from './symbols.js'
 
 const MICROS_PER_USD = 1_000_000
 const ROW = STATS.row
 const { stride: STRIDE } = ROW
+const LATENCY = STATS.latency
+const DETAIL = STATS.detail
+const BOUNDARIES = LATENCY.p50Ms - LATENCY.buckets
+
+/**
+ * A latency histogram with the OpenTelemetry GenAI buckets (`LATENCY_BOUNDARIES_SECONDS`):
+ * `buckets[i]` counts the observations up to the i-th boundary (cumulative, as Prometheus'
+ * `le` buckets), `count - buckets[13]` those above 81.92 s. The quantiles are estimated as
+ * Prometheus' `histogram_quantile` does; undefined without observations.
+ */
+export class LatencyStats {
+  constructor(
+    public count: number,
+    public sumMs: number,
+    public buckets: number[],
+    public p50Ms: number | undefined,
+    public p90Ms: number | undefined,
+    public p99Ms: number | undefined,
+  ) {}
+}
+
+const quantile = (value: number): number | undefined => (Number.isNaN(value) ? undefined : value)
+
+function latencyAt(figures: Float64Array, at: number): LatencyStats {
+  const bucketsAt = at + LATENCY.buckets
+  return new LatencyStats(
+    figures[at + LATENCY.count],
+    figures[at + LATENCY.sumMs],
+    Array.from(figures.subarray(bucketsAt, bucketsAt + BOUNDARIES)),
+    quantile(figures[at + LATENCY.p50Ms]),
+    quantile(figures[at + LATENCY.p90Ms]),
+    quantile(figures[at + LATENCY.p99Ms]),
+  )
+}
 
 /** Figures of one model, provider or agent. Tokens and cost count completed requests only. */
 export class ModelStats {
@@ -23,31 +57,56 @@ export class ModelStats {
     public reasoningTokens = 0,
   ) {}
 
+  /** In `byModel`: the provider of the model's first request, which its metrics carry. */
+  provider: Provider | undefined = undefined
+  /** In `byModel` and `byProvider`: completed requests recorded with a `durationMs`. */
+  duration: LatencyStats | undefined = undefined
+  /** In `byModel` and `byProvider`: completed requests recorded with a `timeToFirstTokenMs`. */
+  timeToFirstToken: LatencyStats | undefined = undefined
+
   costUsd(): number {
     return this.costMicros / MICROS_PER_USD
   }
 }
 
-/** Maps with no prototype, so any model or agent name (even `__proto__`) is a safe key. */
+/** The figures of one row (`layout::stats::row`) at `at`. */
+export function modelStatsAt(figures: Float64Array, at: number): ModelStats {
+  return new ModelStats(
+    figures[at + ROW.requests],
+    figures[at + ROW.inputTokens],
+    figures[at + ROW.outputTokens],
+    figures[at + ROW.costMicros],
+    figures[at + ROW.failed],
+    figures[at + ROW.cacheReadTokens],
+    figures[at + ROW.cacheWriteTokens],
+    figures[at + ROW.cacheWrite1hTokens],
+    figures[at + ROW.reasoningTokens],
+  )
+}
+
+/**
+ * Maps with no prototype, so any model or agent name (even `__proto__`) is a safe key. With
+ * `detailAt`, each row's latency (and a model's provider) follows in the detail section.
+ */
 function byKey(
   figures: Float64Array,
   from: number,
   rows: number,
   keyOf: (key: number) => string,
+  detail?: { at: number; stride: number; latencyAt: number; withProvider: boolean },
 ): Record<string, ModelStats> {
   const map: Record<string, ModelStats> = Object.create(null)
-  for (let at = from; at < from + rows * STRIDE; at += STRIDE) {
-    map[keyOf(figures[at + ROW.key])] = new ModelStats(
-      figures[at + ROW.requests],
-      figures[at + ROW.inputTokens],
-      figures[at + ROW.outputTokens],
-      figures[at + ROW.costMicros],
-      figures[at + ROW.failed],
-      figures[at + ROW.cacheReadTokens],
-      figures[at + ROW.cacheWriteTokens],
-      figures[at + ROW.cacheWrite1hTokens],
-      figures[at + ROW.reasoningTokens],
-    )
+  for (let index = 0; index < rows; index++) {
+    const at = from + index * STRIDE
+    const stats = modelStatsAt(figures, at)
+    if (detail) {
+      const detailAt = detail.at + index * detail.stride
+      if (detail.withProvider) stats.provider = PROVIDERS[figures[detailAt + DETAIL.provider]]
+      const histogramsAt = detailAt + detail.latencyAt
+      stats.duration = latencyAt(figures, histogramsAt)
+      stats.timeToFirstToken = latencyAt(figures, histogramsAt + LATENCY.stride)
+    }
+    map[keyOf(figures[at + ROW.key])] = stats
   }
   return map
 }
@@ -95,6 +154,8 @@ export class ComputedStats {
   byProvider: Record<string, ModelStats>
   /** Events with an agent id only. */
   byAgent: Record<string, ModelStats>
+  /** Failed requests per error code, for those recorded with one. */
+  failuresByCode: Record<string, number>
 
   /** @internal */
   constructor(figures: Float64Array) {
@@ -115,10 +176,27 @@ export class ComputedStats {
     const providersAt = STATS.head + models * STRIDE
     const agentsAt = providersAt + providers * STRIDE
     const unpricedAt = agentsAt + agents * STRIDE
-    this.byModel = byKey(figures, STATS.head, models, nameOf)
-    this.byProvider = byKey(figures, providersAt, providers, providerName)
+    const modelDetailsAt = unpricedAt + figures[STATS.unpricedModels]
+    const providerLatencyAt = modelDetailsAt + models * DETAIL.stride
+    const failuresAt = providerLatencyAt + providers * DETAIL.providerStride
+    this.byModel = byKey(figures, STATS.head, models, nameOf, {
+      at: modelDetailsAt,
+      stride: DETAIL.stride,
+      latencyAt: DETAIL.duration,
+      withProvider: true,
+    })
+    this.byProvider = byKey(figures, providersAt, providers, providerName, {
+      at: providerLatencyAt,
+      stride: DETAIL.providerStride,
+      latencyAt: 0,
+      withProvider: false,
+    })
     this.byAgent = byKey(figures, agentsAt, agents, nameOf)
     this.unpricedModels = Array.from(figures.subarray(unpricedAt, unpricedAt + figures[STATS.unpricedModels]), nameOf).sort()
+    this.failuresByCode = Object.create(null)
+    for (let at = failuresAt; at < failuresAt + figures[STATS.failureCodes] * 2; at += 2) {
+      this.failuresByCode[nameOf(figures[at])] = figures[at + 1]
+    }
   }
 
   totalCostUsd(): number {

@@ -2,10 +2,10 @@
 //! semantic conventions give `gen_ai.client.operation.duration`: 0.01 s doubling up to 81.92 s.
 //! The same boundaries serve durations and times to first token.
 //!
-//! Observations are milliseconds. Each bucket holds the observations above the previous boundary
-//! and up to its own (Prometheus' `le`, OpenTelemetry's explicit buckets), the last one those
-//! above 81.92 s. The sum is kept in whole microseconds, so that it adds up exactly with one
-//! `fetch_add` whatever the order of the threads adding to it.
+//! Observations are whole microseconds, as the store keeps timings. Each bucket holds the
+//! observations above the previous boundary and up to its own (Prometheus' `le`, OpenTelemetry's
+//! explicit buckets), the last one those above 81.92 s. Integers throughout, so the buckets and
+//! the sum add up exactly with one `fetch_add` each, whatever the order of the threads.
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
@@ -21,38 +21,23 @@ pub const BOUNDARIES_SECONDS: [&str; 14] = [
   "40.96", "81.92",
 ];
 
+/// The same bounds in microseconds.
+const BOUNDARIES_US: [u64; 14] = {
+  let mut bounds = [0; 14];
+  let mut at = 0;
+  while at < bounds.len() {
+    bounds[at] = 10_000 << at;
+    at += 1;
+  }
+  bounds
+};
+
 /// The finite buckets and the one above the last boundary.
 const BUCKETS: usize = BOUNDARIES_MS.len() + 1;
 
-/// The bucket of an observation: the first whose upper bound is not below it. A NaN or a negative
-/// observation is never handed over (the facade refuses them); were one to arrive, it would land
-/// in the first bucket rather than nowhere.
-fn bucket_of(ms: f64) -> usize {
-  BOUNDARIES_MS.partition_point(|&bound| bound < ms)
-}
-
-/// Milliseconds as whole microseconds, rounded to the nearest.
-fn micros_of(ms: f64) -> u64 {
-  // `as` saturates: a negative or NaN value gives 0, an absurdly large one u64::MAX.
-  (ms * 1_000.0).round() as u64
-}
-
-/// Observations gathered by one thread before it adds them to a shared histogram in one go.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct LocalTally {
-  buckets: [u64; BUCKETS],
-  sum_micros: u64,
-}
-
-impl LocalTally {
-  pub fn record(&mut self, ms: f64) {
-    self.buckets[bucket_of(ms)] += 1;
-    self.sum_micros = self.sum_micros.saturating_add(micros_of(ms));
-  }
-
-  pub fn is_empty(&self) -> bool {
-    self.buckets.iter().all(|&count| count == 0)
-  }
+/// The bucket of an observation: the first whose upper bound is not below it.
+fn bucket_of(micros: u64) -> usize {
+  BOUNDARIES_US.partition_point(|&bound| bound < micros)
 }
 
 /// A histogram any number of threads add to at once.
@@ -65,21 +50,9 @@ pub struct AtomicHistogram {
 }
 
 impl AtomicHistogram {
-  pub fn record(&self, ms: f64) {
-    self.buckets[bucket_of(ms)].fetch_add(1, Relaxed);
-    self.sum_micros.fetch_add(micros_of(ms), Relaxed);
-  }
-
-  /// Adds a thread's tally, touching only the buckets it has observations in.
-  pub fn merge(&self, tally: &LocalTally) {
-    for (bucket, &count) in self.buckets.iter().zip(&tally.buckets) {
-      if count != 0 {
-        bucket.fetch_add(count, Relaxed);
-      }
-    }
-    if tally.sum_micros != 0 {
-      self.sum_micros.fetch_add(tally.sum_micros, Relaxed);
-    }
+  pub fn record(&self, micros: u64) {
+    self.buckets[bucket_of(micros)].fetch_add(1, Relaxed);
+    self.sum_micros.fetch_add(micros, Relaxed);
   }
 
   pub fn snapshot(&self) -> HistogramSnapshot {
@@ -151,9 +124,11 @@ impl HistogramSnapshot {
 
 /// The snapshot of a histogram that recorded `observations`, for tests.
 #[cfg(test)]
-pub(crate) fn histogram_of(observations: &[f64]) -> HistogramSnapshot {
+pub(crate) fn histogram_of(observations_ms: &[f64]) -> HistogramSnapshot {
   let histogram = AtomicHistogram::default();
-  observations.iter().for_each(|&ms| histogram.record(ms));
+  for &ms in observations_ms {
+    histogram.record((ms * 1_000.0).round() as u64);
+  }
   histogram.snapshot()
 }
 
@@ -167,6 +142,7 @@ mod tests {
     assert_eq!(BOUNDARIES_MS.len(), 14);
     for (at, ms) in BOUNDARIES_MS.iter().enumerate() {
       assert_eq!(*ms, 10.0 * f64::from(1u32 << at));
+      assert_eq!(BOUNDARIES_US[at] as f64, ms * 1_000.0);
       assert_eq!(BOUNDARIES_SECONDS[at].parse::<f64>().unwrap(), ms / 1_000.0);
     }
   }
@@ -222,19 +198,6 @@ mod tests {
   }
 
   #[test]
-  fn a_merged_tally_equals_recording_one_by_one() {
-    let observations = [0.5, 12.0, 12.0, 700.0, 3_000.0, 90_000.0, 9.999];
-    let mut tally = LocalTally::default();
-    assert!(tally.is_empty());
-    observations.iter().for_each(|&ms| tally.record(ms));
-    assert!(!tally.is_empty());
-    let merged = AtomicHistogram::default();
-    merged.merge(&tally);
-    merged.merge(&LocalTally::default());
-    assert_eq!(merged.snapshot(), histogram_of(&observations));
-  }
-
-  #[test]
   fn snapshots_add_up() {
     let mut total = histogram_of(&[1.0, 30.0]);
     total.add(&histogram_of(&[30.0, 100_000.0]));
@@ -248,16 +211,9 @@ mod tests {
       .map(|thread| {
         let histogram = histogram.clone();
         std::thread::spawn(move || {
-          let mut tally = LocalTally::default();
           for index in 0..10_000u32 {
-            let ms = f64::from((index * 7 + thread) % 100_000);
-            if index % 2 == 0 {
-              histogram.record(ms);
-            } else {
-              tally.record(ms);
-            }
+            histogram.record(u64::from((index * 7 + thread) % 100_000) * 1_000);
           }
-          histogram.merge(&tally);
         })
       })
       .collect();

@@ -4,6 +4,7 @@
 
 pub mod budget;
 pub mod event;
+pub mod exposition;
 pub mod histogram;
 pub mod layout;
 pub mod pricing;

@@ -10,16 +10,15 @@ import {
   checkAgentLabel,
   checkMethods,
   checkMetricsStore,
-  type LatencyFigures,
   type MetricsOptions,
   type MetricsStore,
-  type ModelFigures,
+  type ModelRow,
   type Scrape,
   ScrapeReader,
-  type SeriesFigures,
   TOKEN_TYPES,
   tokenCounts,
 } from './scrape.js'
+import type { LatencyStats, ModelStats } from '../stats.js'
 
 type Attributes = Record<string, string>
 
@@ -60,7 +59,7 @@ function checkMeter(meter: unknown): OpenTelemetryMeter {
   return checkMethods<OpenTelemetryMeter>('meter', meter, methods, 'an @opentelemetry/api Meter')
 }
 
-type Rows = (scrape: Scrape) => [attributes: Attributes, figures: SeriesFigures][]
+type Rows = (scrape: Scrape) => [attributes: Attributes, figures: ModelStats][]
 
 function figureInstruments(meter: OpenTelemetryMeter, prefix: string, scope: string, rows: Rows): Instrument[] {
   return [
@@ -101,14 +100,14 @@ function latencyInstruments(
   meter: OpenTelemetryMeter,
   name: string,
   description: string,
-  pick: (figures: ModelFigures) => LatencyFigures,
+  pick: (row: ModelRow) => LatencyStats,
 ): Instrument[] {
   return [
     {
       observable: meter.createObservableCounter(`${name}.count`, { description: `${description} Observations.`, unit: '{request}' }),
       observe(observer, observable, scrape) {
         for (const row of scrape.models) {
-          const histogram = pick(row.figures)
+          const histogram = pick(row)
           if (histogram.count > 0) observer.observe(observable, histogram.count, { [PROVIDER]: row.provider, [MODEL]: row.model })
         }
       },
@@ -117,7 +116,7 @@ function latencyInstruments(
       observable: meter.createObservableCounter(`${name}.sum`, { description: `${description} Sum.`, unit: 's' }),
       observe(observer, observable, scrape) {
         for (const row of scrape.models) {
-          const histogram = pick(row.figures)
+          const histogram = pick(row)
           if (histogram.count > 0) {
             observer.observe(observable, Math.round(histogram.sumMs * 1000) / 1e6, { [PROVIDER]: row.provider, [MODEL]: row.model })
           }
@@ -139,12 +138,12 @@ export function registerOpenTelemetry(meter: OpenTelemetryMeter, store: MetricsS
     ...figureInstruments(target, 'llm', '', (scrape) =>
       scrape.models.map((row) => [{ [PROVIDER]: row.provider, [MODEL]: row.model }, row.figures]),
     ),
-    ...latencyInstruments(target, 'llm.request.duration', 'LLM request duration, from request start to last byte.', (figures) => figures.duration),
+    ...latencyInstruments(target, 'llm.request.duration', 'LLM request duration, from request start to last byte.', (row) => row.duration),
     ...latencyInstruments(
       target,
       'llm.time_to_first_token',
       'Time from request start to the first content of a streamed response.',
-      (figures) => figures.timeToFirstToken,
+      (row) => row.timeToFirstToken,
     ),
     ...(agentLabel
       ? figureInstruments(target, 'llm.agent', ' per agent', (scrape) => scrape.agents.map(([agent, figures]) => [{ [AGENT]: agent }, figures]))

@@ -6,16 +6,15 @@ import {
   checkMethods,
   checkMetricsStore,
   LATENCY_BOUNDARIES_SECONDS,
-  type LatencyFigures,
   type MetricsOptions,
   type MetricsStore,
   type ModelRow,
   type Scrape,
   ScrapeReader,
-  type SeriesFigures,
   TOKEN_TYPES,
   tokenCounts,
 } from './scrape.js'
+import type { LatencyStats, ModelStats } from '../stats.js'
 
 /** The part of a prom-client `Registry` the bridge uses. */
 export interface PromClientRegistry {
@@ -66,7 +65,7 @@ const modelLabels = (row: ModelRow): Record<string, string> => ({ provider: row.
 function figureFamilies(
   prefix: string,
   scope: string,
-  rows: (scrape: Scrape) => [labels: Record<string, string>, figures: SeriesFigures][],
+  rows: (scrape: Scrape) => [labels: Record<string, string>, figures: ModelStats][],
 ): [string, string, MetricType, (scrape: Scrape) => PromValue[]][] {
   return [
     [
@@ -98,7 +97,7 @@ function figureFamilies(
   ]
 }
 
-function histogramValues(name: string, pick: (row: ModelRow) => LatencyFigures): (scrape: Scrape) => PromValue[] {
+function histogramValues(name: string, pick: (row: ModelRow) => LatencyStats): (scrape: Scrape) => PromValue[] {
   return (scrape) =>
     scrape.models.flatMap((row) => {
       const histogram = pick(row)
@@ -127,13 +126,13 @@ function families(agentLabel: boolean): [string, string, MetricType, (scrape: Sc
       'llm_request_duration_seconds',
       'LLM request duration, from request start to last byte.',
       'histogram',
-      histogramValues('llm_request_duration_seconds', (row) => row.figures.duration),
+      histogramValues('llm_request_duration_seconds', (row) => row.duration),
     ],
     [
       'llm_time_to_first_token_seconds',
       'Time from request start to the first content of a streamed response.',
       'histogram',
-      histogramValues('llm_time_to_first_token_seconds', (row) => row.figures.timeToFirstToken),
+      histogramValues('llm_time_to_first_token_seconds', (row) => row.timeToFirstToken),
     ],
     ...(agentLabel
       ? figureFamilies('llm_agent', ' per agent', (scrape) => scrape.agents.map(([agent, figures]) => [{ agent }, figures]))

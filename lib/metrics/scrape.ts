@@ -1,40 +1,40 @@
 // What the metrics bridges read from a store, once per scrape or collection, whatever the number
 // of instruments asking: the figures `stats()` gives (SPEC section 13), turned into the rows of
 // the series `store.prometheus()` writes.
+import { layout } from '../layout.js'
+import { type ComputedStats, LatencyStats, type ModelStats } from '../stats.js'
 import { describe } from '../validate.js'
 
 /** Upper bounds of the latency buckets in seconds: OpenTelemetry GenAI's, 0.01 s doubling to 81.92 s. */
-export const LATENCY_BOUNDARIES_SECONDS: readonly number[] = Array.from({ length: 14 }, (_, at) => (10 * 2 ** at) / 1000)
+export const LATENCY_BOUNDARIES_SECONDS: readonly number[] = layout.latencyBoundariesSeconds
 
 /** The token types of `llm_tokens_total`, as `gen_ai.token.type` also names them. */
 export const TOKEN_TYPES = ['input', 'output', 'cache_read', 'cache_write', 'reasoning'] as const
 
-/** A latency histogram as `stats()` shows it; `buckets[i]` counts observations up to boundary i. */
-export interface LatencyFigures {
-  count: number
-  sumMs: number
-  buckets: readonly number[]
+/** The part of an `EventStore` the bridges read. */
+export interface MetricsStore {
+  stats(): ComputedStats
+  len(): number
+  droppedCount(): number
 }
 
-/** Request, token and cost figures of one model or agent, as `stats()` shows them. */
-export interface SeriesFigures {
-  requestCount: number
-  failedRequests: number
-  inputTokens: number
-  outputTokens: number
-  cacheReadTokens: number
-  cacheWriteTokens: number
-  cacheWrite1hTokens: number
-  reasoningTokens: number
-  costMicros: number
-}
-
-export interface ModelFigures extends SeriesFigures {
-  /** The provider the model's requests were recorded with. */
+/** A model's figures and latency, labelled as its metrics are. */
+export interface ModelRow {
   provider: string
-  duration: LatencyFigures
-  timeToFirstToken: LatencyFigures
+  model: string
+  figures: ModelStats
+  duration: LatencyStats
+  timeToFirstToken: LatencyStats
 }
+
+export interface Scrape {
+  models: ModelRow[]
+  agents: [agent: string, figures: ModelStats][]
+  bufferedEvents: number
+  droppedEvents: number
+}
+
+const NO_LATENCY = new LatencyStats(0, 0, [], undefined, undefined, undefined)
 
 export interface MetricsOptions {
   /** Adds the per-agent families (`llm_agent_…`, labelled `agent`): one series per agent id. */
@@ -47,26 +47,6 @@ export function checkAgentLabel(options: unknown): boolean {
   const { agentLabel } = options as MetricsOptions
   if (agentLabel == null || typeof agentLabel === 'boolean') return agentLabel ?? false
   throw new TypeError(`options.agentLabel must be a boolean, got ${describe(agentLabel)}`)
-}
-
-/** The part of an `EventStore` the bridges read. */
-export interface MetricsStore {
-  stats(): { byModel: Record<string, ModelFigures>; byAgent: Record<string, SeriesFigures> }
-  len(): number
-  droppedCount(): number
-}
-
-export interface ModelRow {
-  provider: string
-  model: string
-  figures: ModelFigures
-}
-
-export interface Scrape {
-  models: ModelRow[]
-  agents: [agent: string, figures: SeriesFigures][]
-  bufferedEvents: number
-  droppedEvents: number
 }
 
 /** `value` when it has every one of `methods`, else a TypeError naming the argument and what it must be. */
@@ -83,7 +63,7 @@ export function checkMetricsStore(store: unknown): MetricsStore {
 }
 
 /** The token counts of `figures` in the order of `TOKEN_TYPES`; cache writes of either TTL count as one type. */
-export function tokenCounts(figures: SeriesFigures): number[] {
+export function tokenCounts(figures: ModelStats): number[] {
   return [
     figures.inputTokens,
     figures.outputTokens,
@@ -110,7 +90,13 @@ export class ScrapeReader {
     if (this.#current) return this.#current
     const stats = this.#store.stats()
     const scrape: Scrape = {
-      models: Object.entries(stats.byModel).map(([model, figures]) => ({ provider: figures.provider, model, figures })),
+      models: Object.entries(stats.byModel).map(([model, figures]) => ({
+        provider: figures.provider ?? 'unknown',
+        model,
+        figures,
+        duration: figures.duration ?? NO_LATENCY,
+        timeToFirstToken: figures.timeToFirstToken ?? NO_LATENCY,
+      })),
       agents: Object.entries(stats.byAgent),
       bufferedEvents: this.#store.len(),
       droppedEvents: this.#store.droppedCount(),
