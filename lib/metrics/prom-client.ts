@@ -18,7 +18,9 @@ import type { LatencyStats, ModelStats } from '../stats.js'
 
 /** The part of a prom-client `Registry` the bridge uses. */
 export interface PromClientRegistry {
-  registerMetric(metric: PromClientCollector): void
+  // `never`: prom-client types the parameter as its own metric classes, while the registry only
+  // needs the shape a `PromClientCollector` has.
+  registerMetric(metric: never): void
   getSingleMetric(name: string): unknown
   removeSingleMetric(name: string): void
 }
@@ -171,7 +173,7 @@ export function registerPromClient(registry: PromClientRegistry, store: MetricsS
   )
   const taken = collectors.find((collector) => target.getSingleMetric(collector.name) !== undefined)
   if (taken) throw new RangeError(`registry already has a metric named ${taken.name}`)
-  for (const collector of collectors) target.registerMetric(collector)
+  for (const collector of collectors) target.registerMetric(collector as never)
   // The names they were registered under: an OpenMetrics registry renames counters later.
   const registered = collectors.map((collector) => [collector.name, collector] as const)
   return () => {
