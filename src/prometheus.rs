@@ -57,9 +57,6 @@ pub struct Exposition<'a> {
   pub dropped_events: u64,
 }
 
-/// The content type a `/metrics` endpoint serves this text with.
-pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
-
 const TOKEN_TYPES: [&str; 5] = ["input", "output", "cache_read", "cache_write", "reasoning"];
 
 /// Renders the exposition. Histograms appear for the models that have observations; every other

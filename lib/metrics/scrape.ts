@@ -8,6 +8,9 @@ import { describe } from '../validate.js'
 /** Upper bounds of the latency buckets in seconds: OpenTelemetry GenAI's, 0.01 s doubling to 81.92 s. */
 export const LATENCY_BOUNDARIES_SECONDS: readonly number[] = layout.latencyBoundariesSeconds
 
+/** The content type a `/metrics` endpoint serves `store.prometheus()` with. */
+export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8'
+
 /** The token types of `llm_tokens_total`, as `gen_ai.token.type` also names them. */
 export const TOKEN_TYPES = ['input', 'output', 'cache_read', 'cache_write', 'reasoning'] as const
 
