@@ -30,10 +30,13 @@ const quantile = (value: number): number | undefined => (Number.isNaN(value) ? u
 
 function latencyAt(figures: Float64Array, at: number): LatencyStats {
   const bucketsAt = at + LATENCY.buckets
+  // A plain loop: Array.from over a typed array walks an iterator, several times slower.
+  const buckets = new Array<number>(BOUNDARIES)
+  for (let bucket = 0; bucket < BOUNDARIES; bucket++) buckets[bucket] = figures[bucketsAt + bucket]
   return new LatencyStats(
     figures[at + LATENCY.count],
     figures[at + LATENCY.sumMs],
-    Array.from(figures.subarray(bucketsAt, bucketsAt + BOUNDARIES)),
+    buckets,
     quantile(figures[at + LATENCY.p50Ms]),
     quantile(figures[at + LATENCY.p90Ms]),
     quantile(figures[at + LATENCY.p99Ms]),

@@ -469,12 +469,15 @@ export class EventStore {
   budgetStatus(agentId: string): BudgetStatus | undefined {
     const length = this.#native.budgetStatus(symbolFor('agentId', agentId), budgetBuffer)
     if (length === 0) return undefined
+    // A plain loop: Array.from over a typed array walks an iterator, several times slower.
+    const crossed: number[] = []
+    for (let at = BUDGET.crossedAt; at < length; at++) crossed.push(budgetBuffer[at])
     return {
       limitMicros: budgetBuffer[BUDGET.limitMicros],
       spentMicros: budgetBuffer[BUDGET.spentMicros],
       remainingMicros: budgetBuffer[BUDGET.remainingMicros],
       usedPercent: budgetBuffer[BUDGET.usedPercent],
-      crossed: Array.from(budgetBuffer.subarray(BUDGET.crossedAt, length)),
+      crossed,
     }
   }
 
