@@ -13,22 +13,22 @@ const BOUNDARIES = LATENCY.p50Ms - LATENCY.buckets
  * A latency histogram with the OpenTelemetry GenAI buckets (`LATENCY_BOUNDARIES_SECONDS`):
  * `buckets[i]` counts the observations up to the i-th boundary (cumulative, as Prometheus'
  * `le` buckets), `count - buckets[13]` those above 81.92 s. The quantiles are estimated as
- * Prometheus' `histogram_quantile` does; undefined without observations.
+ * Prometheus' `histogram_quantile` does.
  */
 export class LatencyStats {
   constructor(
     public count: number,
     public sumMs: number,
     public buckets: number[],
-    public p50Ms: number | undefined,
-    public p90Ms: number | undefined,
-    public p99Ms: number | undefined,
+    public p50Ms: number,
+    public p90Ms: number,
+    public p99Ms: number,
   ) {}
 }
 
-const quantile = (value: number): number | undefined => (Number.isNaN(value) ? undefined : value)
-
-function latencyAt(figures: Float64Array, at: number): LatencyStats {
+/** The histogram at `at`, or undefined without observations. */
+function latencyAt(figures: Float64Array, at: number): LatencyStats | undefined {
+  if (figures[at + LATENCY.count] === 0) return undefined
   const bucketsAt = at + LATENCY.buckets
   // A plain loop: Array.from over a typed array walks an iterator, several times slower.
   const buckets = new Array<number>(BOUNDARIES)
@@ -37,9 +37,9 @@ function latencyAt(figures: Float64Array, at: number): LatencyStats {
     figures[at + LATENCY.count],
     figures[at + LATENCY.sumMs],
     buckets,
-    quantile(figures[at + LATENCY.p50Ms]),
-    quantile(figures[at + LATENCY.p90Ms]),
-    quantile(figures[at + LATENCY.p99Ms]),
+    figures[at + LATENCY.p50Ms],
+    figures[at + LATENCY.p90Ms],
+    figures[at + LATENCY.p99Ms],
   )
 }
 
@@ -62,9 +62,9 @@ export class ModelStats {
 
   /** In `byModel`: the provider of the model's first request, which its metrics carry. */
   provider: Provider | undefined = undefined
-  /** In `byModel` and `byProvider`: completed requests recorded with a `durationMs`. */
+  /** In `byModel` and `byProvider`, once a completed request had a `durationMs`. */
   duration: LatencyStats | undefined = undefined
-  /** In `byModel` and `byProvider`: completed requests recorded with a `timeToFirstTokenMs`. */
+  /** In `byModel` and `byProvider`, once a completed request had a `timeToFirstTokenMs`. */
   timeToFirstToken: LatencyStats | undefined = undefined
 
   costUsd(): number {

@@ -37,7 +37,7 @@ export interface Scrape {
   droppedEvents: number
 }
 
-const NO_LATENCY = new LatencyStats(0, 0, [], undefined, undefined, undefined)
+const NO_LATENCY = new LatencyStats(0, 0, [], Number.NaN, Number.NaN, Number.NaN)
 
 export interface MetricsOptions {
   /** Adds the per-agent families (`llm_agent_…`, labelled `agent`): one series per agent id. */
