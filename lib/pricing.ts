@@ -1,12 +1,10 @@
 import { native } from './binding.js'
 import type { NativePricing, PriceInfo } from '../index.js'
 import { PROVIDERS } from './provider.js'
-import { symbolFor } from './symbols.js'
 import { checkCount, checkIdentifier, checkString } from './validate.js'
 
 /** What the recording hot path needs of a model, worked out once per table. */
 export interface PricedModel {
-  readonly symbol: number
   readonly inferredProvider: number
   readonly inputPerMillion: number
   readonly outputPerMillion: number
@@ -109,7 +107,6 @@ export class PricingManager {
     const name = checkIdentifier('model', model)
     const info = this.#table.get(name)
     const priced: PricedModel = {
-      symbol: symbolFor('model', name),
       inferredProvider: PROVIDERS.indexOf(native.inferProvider(name) as (typeof PROVIDERS)[number]),
       inputPerMillion: info?.inputMicrosPerMillion ?? 0,
       outputPerMillion: info?.outputMicrosPerMillion ?? 0,

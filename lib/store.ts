@@ -1,14 +1,14 @@
 import type { NativeStore } from '../index.js'
 import { native } from './binding.js'
-import { type AnalyticsEvent, type EventInput, EventRowWriter, encodeEvent, readEvents, type SequencedEvent } from './events.js'
-import { BUDGET, STAGING, STATS } from './layout.js'
+import { type AnalyticsEvent, EVENT_TYPES, type EventInput, EventRowWriter, encodeEvent, readEvents, type SequencedEvent } from './events.js'
+import { BUDGET, EVENT_ROW, STAGING, STATS } from './layout.js'
 import { checkAgentLabel, type MetricsOptions } from './metrics/scrape.js'
 import { type PricedModel, PricingManager } from './pricing.js'
 import { PROVIDERS, providerIndex, type Provider } from './provider.js'
 import { EventReceiver, wakeWaitingReceiver } from './receiver.js'
 import { type ComputedStats, type ModelStats, modelStatsAt, readStats } from './stats.js'
-import { cachedOptionalSymbol, intern, symbolFor } from './symbols.js'
-import { checkUsage, type LlmUsage, type RecordOptions } from './usage.js'
+import { StoreNames } from './symbols.js'
+import { type CallOutcome, checkUsage, type LlmUsage, type RecordOptions } from './usage.js'
 import { checkCount, checkIdentifier, checkIntegerInRange, checkOptionalMessage, describe } from './validate.js'
 
 export interface BudgetStatus {
@@ -43,14 +43,16 @@ export const MAX_CAPACITY = 10_000_000
 // staging area, memory the native store owns, and the facade writes each request as a row there
 // and publishes it with one atomic store of the row count. Every read, on any thread, drains the
 // published rows first, so a record is visible everywhere as soon as its call returns, and it
-// outlives this thread (a terminated worker loses nothing). Only a full ring (a thousand records
-// that nobody read) costs a native call, to drain it.
+// outlives this thread (a terminated worker loses nothing). Only a full ring costs a native call:
+// for a larger ring while the thread's is small, then to drain it (a thousand records that
+// nobody read).
 const {
   head: HEAD,
   tail: TAIL,
   bufferFull: BUFFER_FULL,
   rowsAt: ROWS_AT,
-  rows: ROWS,
+  firstRows: FIRST_ROWS,
+  maxRows: MAX_ROWS,
   stride: STRIDE,
 } = STAGING
 
@@ -103,12 +105,34 @@ function costPart(tokens: number, perMillion: number): number {
  * Lock-free LLM usage analytics: running totals, per-model / per-provider / per-agent aggregates
  * and a bounded buffer of events that never blocks; a full buffer drops the new event and counts it.
  */
+/** How a store is set up beyond its capacity. */
+export interface StoreOptions {
+  /**
+   * Names aggregated per dimension (models, agents, provider ids); further names are counted
+   * under `(other)` and in `stats().overflowedKeys`, and their events keep them. Default 100,000.
+   */
+  maxKeys?: number | null
+}
+
+export const DEFAULT_MAX_KEYS = 100_000
+const MAX_KEYS = 10_000_000
+
+function checkMaxKeys(options: unknown): number | undefined {
+  if (options == null) return undefined
+  if (typeof options !== 'object') throw new TypeError(`options must be an object, got ${describe(options)}`)
+  const { maxKeys } = options as StoreOptions
+  return maxKeys == null ? undefined : checkIntegerInRange('options.maxKeys', maxKeys, 1, MAX_KEYS)
+}
+
 export class EventStore {
   readonly #native: NativeStore
+  /** @internal This thread's view of the store's names. */
+  readonly names: StoreNames
   // This thread's staging area, opened on the first record: rows as numbers, and the header's
   // counters over the same memory.
   #rows: Float64Array | undefined
   #counters: Uint32Array | undefined
+  #ringRows = 0
   #head = 0
   // The tail as last read: the ring has at least this much room, so the real tail is read only
   // when this says the ring is full.
@@ -118,8 +142,10 @@ export class EventStore {
   #outputRoom = 0
   #costRoom = 0
 
-  constructor(capacity?: number | null) {
-    this.#native = adopted ?? new native.NativeStore(checkCapacity('capacity', capacity ?? DEFAULT_CAPACITY))
+  constructor(capacity?: number | null, options?: StoreOptions | null) {
+    this.#native =
+      adopted ?? new native.NativeStore(checkCapacity('capacity', capacity ?? DEFAULT_CAPACITY), checkMaxKeys(options) ?? DEFAULT_MAX_KEYS)
+    this.names = new StoreNames(this.#native)
   }
 
   static #fromNative(store: NativeStore): EventStore {
@@ -136,10 +162,11 @@ export class EventStore {
   }
 
   /** A store that also streams every buffered event to the returned receiver. */
-  static withStreaming(capacity: number, channelSize: number): [EventStore, EventReceiver] {
+  static withStreaming(capacity: number, channelSize: number, options?: StoreOptions | null): [EventStore, EventReceiver] {
     checkCapacity('capacity', capacity)
     checkCapacity('channelSize', channelSize)
-    const store = EventStore.#fromNative(native.NativeStore.withStreaming(capacity, channelSize))
+    const maxKeys = checkMaxKeys(options) ?? DEFAULT_MAX_KEYS
+    const store = EventStore.#fromNative(native.NativeStore.withStreaming(capacity, maxKeys, channelSize))
     return [store, new EventReceiver(store.#native.takeReceiver()!, store)]
   }
 
@@ -147,14 +174,15 @@ export class EventStore {
    * The store registered under `name` in this process, created with `capacity` (default 10,000)
    * if there is none: the same store in the main thread and in every worker thread, where every
    * record is visible as soon as its call returns. Asking for an existing store with a different
-   * capacity throws a RangeError.
+   * capacity throws a RangeError; `options` apply when the store is created.
    */
-  static shared(name: string, capacity?: number | null): EventStore {
+  static shared(name: string, capacity?: number | null, options?: StoreOptions | null): EventStore {
     checkIdentifier('name', name)
     const requested = capacity == null ? undefined : checkCapacity('capacity', capacity)
+    const maxKeys = checkMaxKeys(options)
     let found: NativeStore
     try {
-      found = native.NativeStore.shared(name, requested)
+      found = native.NativeStore.shared(name, requested, maxKeys)
     } catch (error) {
       throw new RangeError((error as Error).message)
     }
@@ -191,11 +219,12 @@ export class EventStore {
     this.#native.drainStaged()
   }
 
-  #openStaging(): Float64Array {
-    const area = this.#native.stagingArea()
+  #openStaging(rows: number): Float64Array {
+    const area = this.#native.stagingArea(rows)
+    this.#ringRows = rows
     this.#counters = new Uint32Array(area)
-    this.#head = this.#counters[HEAD]
-    this.#tail = this.#head
+    this.#head = 0
+    this.#tail = 0
     this.#rows = new Float64Array(area)
     return this.#rows
   }
@@ -220,7 +249,8 @@ export class EventStore {
 
   /** Writes a completed request into this thread's staging area and publishes it. */
   #stage(
-    priced: PricedModel,
+    model: number,
+    priced: boolean,
     provider: number,
     agent: number,
     providerId: number,
@@ -235,22 +265,27 @@ export class EventStore {
     timeToFirstTokenMs: number,
     names: readonly [string, string, string],
   ): void {
-    const rows = this.#rows ?? this.#openStaging()
-    const counters = this.#counters!
+    let rows = this.#rows ?? this.#openStaging(FIRST_ROWS)
+    let counters = this.#counters!
     if (input > this.#inputRoom || output > this.#outputRoom || cost > this.#costRoom) this.#takeRoom(input, output, cost, names)
     this.#inputRoom -= input
     this.#outputRoom -= output
     this.#costRoom -= cost
-    const head = this.#head
-    if (((head - this.#tail) >>> 0) >= ROWS) {
+    if (((this.#head - this.#tail) >>> 0) >= this.#ringRows) {
       this.#tail = Atomics.load(counters, TAIL)
-      if (((head - this.#tail) >>> 0) >= ROWS) {
-        this.#native.drainStaged()
-        this.#tail = Atomics.load(counters, TAIL)
+      if (((this.#head - this.#tail) >>> 0) >= this.#ringRows) {
+        if (this.#ringRows < MAX_ROWS) {
+          rows = this.#openStaging(this.#ringRows * 2)
+          counters = this.#counters!
+        } else {
+          this.#native.drainStaged()
+          this.#tail = Atomics.load(counters, TAIL)
+        }
       }
     }
-    const at = ROWS_AT + (head % ROWS) * STRIDE
-    rows[at + ROW.model] = priced.symbol
+    const head = this.#head
+    const at = ROWS_AT + (head % this.#ringRows) * STRIDE
+    rows[at + ROW.model] = model
     rows[at + ROW.provider] = provider
     rows[at + ROW.agent] = agent
     rows[at + ROW.providerId] = providerId
@@ -266,7 +301,7 @@ export class EventStore {
     rows[at + ROW.timestampMs] = counters[BUFFER_FULL] === 1 ? 0 : Date.now()
     rows[at + ROW.durationMs] = durationMs
     rows[at + ROW.timeToFirstTokenMs] = timeToFirstTokenMs
-    rows[at + ROW.priced] = priced.inputPerMillion > 0 || priced.outputPerMillion > 0 ? 1 : 0
+    rows[at + ROW.priced] = priced ? 1 : 0
     this.#head = (head + 1) >>> 0
     Atomics.store(counters, HEAD, this.#head)
     wakeWaitingReceiver(this)
@@ -344,15 +379,20 @@ export class EventStore {
     checkCount(names[1], output)
     const agentName = names === USAGE_NAMES ? 'options.agentId' : 'agentId'
     const providerIdName = names === USAGE_NAMES ? 'options.providerId' : 'providerId'
+    const symbols = this.names
     let priced = prices.cachedModel(model)
-    let agent = cachedOptionalSymbol(agentId)
-    let provider = cachedOptionalSymbol(providerId)
-    if (priced === undefined || agent === undefined || provider === undefined) {
+    let modelId = symbols.models.cached(model)
+    let agent = symbols.agents.cachedOptional(agentId)
+    let provider = symbols.providerIds.cachedOptional(providerId)
+    if (priced === undefined || modelId === undefined || agent === undefined || provider === undefined) {
+      // Every name is checked before any is interned: a refused call leaves nothing behind.
+      if (modelId === undefined) checkIdentifier('model', model)
       if (agent === undefined) checkIdentifier(agentName, agentId)
       if (provider === undefined) checkIdentifier(providerIdName, providerId)
       priced ??= prices.pricedModel(model)
-      agent ??= intern(agentId as string)
-      provider ??= intern(providerId as string)
+      modelId ??= symbols.models.intern(model as string)
+      agent ??= symbols.agents.intern(agentId as string)
+      provider ??= symbols.providerIds.intern(providerId as string)
     }
     const uncached = input - cacheRead - cacheWrite - cacheWrite1h
     const inPerM = priced.inputPerMillion
@@ -364,17 +404,62 @@ export class EventStore {
       costPart(output, priced.outputPerMillion)
     if (cost > Number.MAX_SAFE_INTEGER) throw costTooLarge(names === USAGE_NAMES ? 'usage' : 'inputTokens and outputTokens', cost)
     const providerIndexUsed = providerIndexOrInferred < 0 ? priced.inferredProvider : providerIndexOrInferred
-    this.#stage(priced, providerIndexUsed, agent, provider, input, output, cacheRead, cacheWrite, cacheWrite1h, reasoning, cost, durationMs, timeToFirstTokenMs, names)
+    const isPriced = priced.inputPerMillion > 0 || priced.outputPerMillion > 0
+    if (modelId === 0 || agent === 0 && agentId != null || provider === 0 && providerId != null) {
+      // A name its dimension has no room for: the event keeps it as a string, and the native core
+      // counts it under (other).
+      // One writer for every such call on this thread: the core reads it before the call returns.
+      const encoded = OVERFLOWED
+      const row = encoded.row
+      row[EVENT_ROW.provider] = providerIndexUsed
+      row[EVENT_ROW.inputTokens] = input
+      row[EVENT_ROW.outputTokens] = output
+      row[EVENT_ROW.cacheReadTokens] = cacheRead
+      row[EVENT_ROW.cacheWriteTokens] = cacheWrite
+      row[EVENT_ROW.cacheWrite1hTokens] = cacheWrite1h
+      row[EVENT_ROW.reasoningTokens] = reasoning
+      row[EVENT_ROW.costMicros] = cost
+      row[EVENT_ROW.durationMs] = durationMs
+      row[EVENT_ROW.timeToFirstTokenMs] = timeToFirstTokenMs
+      encoded.model = model as string
+      encoded.agentId = (agentId ?? undefined) as string | undefined
+      encoded.providerId = (providerId ?? undefined) as string | undefined
+      this.#recordRow(encoded, names, isPriced)
+      return
+    }
+    this.#stage(modelId, isPriced, providerIndexUsed, agent, provider, input, output, cacheRead, cacheWrite, cacheWrite1h, reasoning, cost, durationMs, timeToFirstTokenMs, names)
+  }
+
+  /**
+   * Records what a call came to: a complete outcome with usage as `recordLlmUsage`, any other as
+   * `recordLlmError` (with `stream_incomplete` when the outcome names no error). The model is the
+   * outcome's, the one the provider billed, else `options.model`.
+   */
+  recordOutcome(pricing: PricingManager, outcome: CallOutcome, options?: (RecordOptions & { model?: string | null }) | null): void {
+    if (outcome === null || typeof outcome !== 'object') throw new TypeError(`outcome must be an object, got ${describe(outcome)}`)
+    const { model: billed, usage, error, complete } = outcome
+    const fallback = options == null ? undefined : (options as { model?: unknown }).model
+    const model = billed ?? fallback
+    if (model == null) throw new TypeError('outcome.model or options.model must name the model, got neither')
+    if (complete === true && usage != null) {
+      this.recordLlmUsage(pricing, model as string, usage, options)
+      return
+    }
+    checkPricing(pricing)
+    const failure = error ?? { errorCode: 'stream_incomplete' }
+    if (typeof failure !== 'object') throw new TypeError(`outcome.error must be an object, got ${describe(failure)}`)
+    const { errorCode, errorMessage } = failure
+    this.recordLlmError(model as string, { ...readOptions(options), errorCode, errorMessage })
   }
 
   /** Records any event; a fresh `eventId` and the current `timestampMs` fill in when absent. */
   record(event: EventInput): void {
     const encoded = encodeEvent(event)
-    this.#recordRow(encoded, EVENT_NAMES)
+    this.#recordRow(encoded, EVENT_NAMES, true)
   }
 
-  #recordRow(encoded: EventRowWriter, names: readonly [string, string, string]): void {
-    const outcome = this.#native.recordEvent(encoded.row, encoded.eventId, encoded.errorCode, encoded.errorMessage)
+  #recordRow(encoded: EventRowWriter, names: readonly [string, string, string], priced: boolean): void {
+    const outcome = this.#native.recordEvent(encoded.row, encoded, priced)
     if (outcome < 0) throw exhausted(-outcome, names)
     wakeWaitingReceiver(this)
   }
@@ -411,14 +496,14 @@ export class EventStore {
     const code = errorCode == null ? undefined : checkIdentifier(names[3], errorCode)
     const message = checkOptionalMessage(names[4], errorMessage)
     const row = EventRowWriter.failed(
-      intern(checkedModel),
+      checkedModel,
       provider < 0 ? providerIndex('model', native.inferProvider(checkedModel)) : provider,
-      agent === undefined ? 0 : intern(agent),
-      checkedProviderId === undefined ? 0 : intern(checkedProviderId),
+      agent,
+      checkedProviderId,
       code,
       message,
     )
-    this.#recordRow(row, EVENT_NAMES)
+    this.#recordRow(row, EVENT_NAMES, true)
   }
 
   recordBudgetThreshold(
@@ -442,7 +527,11 @@ export class EventStore {
 
   stats(): ComputedStats {
     const store = this.#native
-    return readStats((figures) => store.stats(figures))
+    return readStats(
+      this.names,
+      (figures) => store.stats(figures),
+      () => store.failuresByCode(),
+    )
   }
 
   /**
@@ -451,23 +540,30 @@ export class EventStore {
    * Thresholds the agent's spend has already reached are recorded now.
    */
   setBudget(agentId: string, limitMicros: number, thresholdsPercent?: readonly number[] | null): void {
-    const agent = symbolFor('agentId', agentId)
+    checkIdentifier('agentId', agentId)
     if (checkCount('limitMicros', limitMicros) === 0) {
       throw new RangeError('limitMicros must be a positive safe integer, got 0')
     }
     const thresholds = checkThresholds(thresholdsPercent)
+    // Interned only once every argument is known good: a refused call takes no key.
+    const agent = this.#agent(agentId)
+    if (agent === 0) {
+      throw new RangeError(`agentId ${describe(agentId)} is beyond the store's agent key limit: it is counted under (other), which has no budget`)
+    }
     this.#native.setBudget(agent, limitMicros, thresholds)
     wakeWaitingReceiver(this)
   }
 
   /** Removes an agent's budget; false if it had none. */
   removeBudget(agentId: string): boolean {
-    return this.#native.removeBudget(symbolFor('agentId', agentId))
+    const agent = this.#agent(agentId)
+    return agent !== 0 && this.#native.removeBudget(agent)
   }
 
   /** Where an agent stands against its budget; undefined if it has none. */
   budgetStatus(agentId: string): BudgetStatus | undefined {
-    const length = this.#native.budgetStatus(symbolFor('agentId', agentId), budgetBuffer)
+    const agent = this.#agent(agentId)
+    const length = agent === 0 ? 0 : this.#native.budgetStatus(agent, budgetBuffer)
     if (length === 0) return undefined
     // A plain loop: Array.from over a typed array walks an iterator, several times slower.
     const crossed: number[] = []
@@ -483,8 +579,15 @@ export class EventStore {
 
   /** One agent's figures, without a snapshot of the whole store; undefined if it has none. */
   agentStats(agentId: string): ModelStats | undefined {
-    if (!this.#native.agentStats(symbolFor('agentId', agentId), agentBuffer)) return undefined
+    const agent = this.#agent(agentId)
+    if (agent === 0 || !this.#native.agentStats(agent, agentBuffer)) return undefined
     return modelStatsAt(agentBuffer, 0)
+  }
+
+  /** The symbol id of an agent argument; 0 when the store's agent table is full. */
+  #agent(agentId: unknown): number {
+    const agents = this.names.agents
+    return agents.cached(agentId) ?? agents.intern(checkIdentifier('agentId', agentId))
   }
 
   /**
@@ -527,13 +630,13 @@ export class EventStore {
   /** Removes and returns every buffered event, oldest first. */
   drainAll(): AnalyticsEvent[] {
     const store = this.#native
-    return readEvents((numbers, ids) => store.drainAll(numbers, ids))
+    return readEvents(this.names, (numbers, ids) => store.drainAll(numbers, ids))
   }
 
   /** Copies of the buffered events, oldest first; the buffer is unchanged. */
   snapshotEvents(): AnalyticsEvent[] {
     const store = this.#native
-    return readEvents((numbers, ids) => store.snapshotEvents(numbers, ids))
+    return readEvents(this.names, (numbers, ids) => store.snapshotEvents(numbers, ids))
   }
 
   /** The buffered events not yet acknowledged, oldest first. */
@@ -550,7 +653,7 @@ export class EventStore {
     checkCount('afterSeq', afterSeq)
     checkIntegerInRange('max', max, 1, MAX_CAPACITY)
     const store = this.#native
-    return readEvents((numbers, ids) => store.eventsAfter(afterSeq, max, numbers, ids), true)
+    return readEvents(this.names, (numbers, ids) => store.eventsAfter(afterSeq, max, numbers, ids), true)
   }
 
   /** @internal Removes the buffered events with these sequence numbers; returns how many there were. */
@@ -576,6 +679,7 @@ export class EventStore {
 }
 
 const ROW = STAGING
+const OVERFLOWED = new EventRowWriter(EVENT_TYPES.indexOf('llm_request_completed'), -1)
 const POSITIONAL_NAMES = ['inputTokens', 'outputTokens', 'inputTokens and outputTokens'] as const
 const USAGE_NAMES = ['usage.inputTokens', 'usage.outputTokens', 'usage'] as const
 const EVENT_NAMES = ['event.inputTokens', 'event.outputTokens', 'event.costMicros'] as const

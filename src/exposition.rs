@@ -7,7 +7,6 @@ use std::sync::Arc;
 use crate::prometheus::{render, AgentRow, Exposition, Figures, ModelRow, TokenCounts};
 use crate::stats::{LatencySnapshot, ModelStats};
 use crate::store::EventStore;
-use crate::symbol::Symbol;
 
 fn figures_of(stats: &ModelStats) -> Figures {
   Figures {
@@ -33,14 +32,17 @@ pub fn prometheus(stores: &[&EventStore], agent_label: bool) -> String {
     let stats = store.stats();
     for ((model, figures), detail) in stats.by_model.iter().zip(&stats.model_details) {
       let (sum, latency) = models
-        .entry((detail.provider.as_str(), model.name()))
+        .entry((detail.provider.as_str(), stats.names.models.name(*model)))
         .or_default();
       sum.add(figures);
       latency.add(&detail.latency);
     }
     if agent_label {
       for (agent, figures) in &stats.by_agent {
-        agents.entry(Symbol::name(*agent)).or_default().add(figures);
+        agents
+          .entry(stats.names.agents.name(*agent))
+          .or_default()
+          .add(figures);
       }
     }
     buffered_events += store.len() as u64;

@@ -14,10 +14,16 @@ pub mod staging {
   pub const BUFFER_FULL: usize = 32;
   /// `f64` index of the first row.
   pub const ROWS_AT: usize = 24;
-  /// Rows in the ring.
-  pub const ROWS: usize = 1024;
-  /// Bytes of a whole area.
-  pub const BYTES: usize = (ROWS_AT + ROWS * row::STRIDE) * 8;
+  /// Rows in a thread's first ring. A writer that finds its ring full takes one twice as large,
+  /// up to `MAX_ROWS`, and after that drains its ring itself: a store a thread records into
+  /// rarely costs it little memory, and a busy one few native calls.
+  pub const FIRST_ROWS: usize = 16;
+  pub const MAX_ROWS: usize = 1024;
+
+  /// Bytes of an area of `rows` rows.
+  pub const fn bytes(rows: usize) -> usize {
+    (ROWS_AT + rows * row::STRIDE) * 8
+  }
 
   /// The `f64` fields of one staged completed request. Names are symbol ids (0: absent), the
   /// provider is its index, counts are non-negative safe integers, the cost is in micros, a
@@ -79,7 +85,7 @@ pub mod event_row {
 
 /// A store's figures as the binding writes them: the head, then the model, provider and agent
 /// rows, then the symbol ids of the models with unpriced requests, then each model's detail and
-/// each provider's latency (in the order of their rows), then the failure-code pairs.
+/// each provider's latency (in the order of their rows).
 pub mod stats {
   pub const REQUESTS: usize = 0;
   pub const FAILED: usize = 1;
@@ -96,7 +102,7 @@ pub mod stats {
   pub const PROVIDER_ROWS: usize = 12;
   pub const AGENT_ROWS: usize = 13;
   pub const UNPRICED_MODELS: usize = 14;
-  /// How many (error code symbol id, failed requests) pairs end the figures.
+  /// How many error codes have failures (`failuresByCode` reads them).
   pub const FAILURE_CODES: usize = 15;
   pub const HEAD: usize = 16;
 

@@ -5,7 +5,7 @@
 
 use std::hash::BuildHasherDefault;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use crossbeam::utils::CachePadded;
 use dashmap::DashMap;
@@ -14,7 +14,7 @@ use rustc_hash::FxHasher;
 use crate::event::{Event, Payload, Timing, Usage};
 use crate::histogram::{AtomicHistogram, HistogramSnapshot};
 use crate::provider::Provider;
-use crate::symbol::Symbol;
+use crate::symbol::{Names, Symbol, SymbolTable};
 
 type SymbolMap<V> = DashMap<Symbol, V, BuildHasherDefault<FxHasher>>;
 
@@ -171,6 +171,39 @@ impl Latency {
   }
 }
 
+/// Failed requests per error code. Codes come from providers' answers, so their number is
+/// bounded: past `MAX_ERROR_CODES` distinct codes, further ones count under `(other)`.
+#[derive(Default)]
+struct FailureCodes(DashMap<Arc<str>, AtomicU64, BuildHasherDefault<FxHasher>>);
+
+const MAX_ERROR_CODES: usize = 1_000;
+
+impl FailureCodes {
+  fn add(&self, code: &str) {
+    if let Some(count) = self.0.get(code) {
+      count.fetch_add(1, Relaxed);
+      return;
+    }
+    let key = if self.0.len() < MAX_ERROR_CODES {
+      code
+    } else {
+      Symbol::OTHER_NAME
+    };
+    self
+      .0
+      .entry(Arc::from(key))
+      .or_default()
+      .fetch_add(1, Relaxed);
+  }
+
+  fn load(&self) -> Vec<(Arc<str>, u64)> {
+    let codes = self.0.iter();
+    codes
+      .map(|entry| (entry.key().clone(), entry.value().load(Relaxed)))
+      .collect()
+  }
+}
+
 /// Latency histograms at one moment.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct LatencySnapshot {
@@ -263,13 +296,19 @@ pub struct LiveStats {
   by_provider: [CachePadded<ProviderSlot>; 3],
   by_model: SymbolMap<ModelEntry>,
   by_agent: SymbolMap<AtomicModelStats>,
-  failures_by_code: SymbolMap<AtomicU64>,
+  failures_by_code: FailureCodes,
+  overflowed: AtomicU64,
 }
 
 impl LiveStats {
+  /// Counts names recorded under `(other)`.
+  pub fn count_overflowed(&self, names: u64) {
+    self.overflowed.fetch_add(names, Relaxed);
+  }
+
   /// Counts one event (rules of the crate: completed and failed requests only). Its figures must
   /// have been reserved (`reserve`).
-  pub fn apply(&self, event: &Event) {
+  pub fn apply(&self, event: &Event, priced: bool) {
     match event.payload {
       Payload::LlmRequestCompleted {
         model,
@@ -283,7 +322,7 @@ impl LiveStats {
           model,
           provider,
           event.agent,
-          &ModelStats::completed(&usage, cost_micros, true),
+          &ModelStats::completed(&usage, cost_micros, priced),
         );
         self.record_timing(model, provider, &timing);
       }
@@ -295,7 +334,7 @@ impl LiveStats {
       } => {
         self.add_failed(model, provider, event.agent, 1);
         if let Some(code) = error.as_ref().and_then(|error| error.code.as_deref()) {
-          add_count(&self.failures_by_code, Symbol::intern(code), 1);
+          self.failures_by_code.add(code);
         }
       }
       _ => {}
@@ -410,7 +449,7 @@ impl LiveStats {
       .map_or(0, |figures| figures.cost_micros())
   }
 
-  pub fn snapshot(&self) -> ComputedStats {
+  pub fn snapshot(&self, names: Arc<Names>) -> ComputedStats {
     let providers = Provider::ALL
       .iter()
       .filter(|provider| self.by_provider[provider.index()].seen.load(Relaxed));
@@ -441,11 +480,9 @@ impl LiveStats {
         .map(|&provider| self.by_provider[provider.index()].latency.snapshot())
         .collect(),
       by_agent: load_all(&self.by_agent),
-      failures_by_code: self
-        .failures_by_code
-        .iter()
-        .map(|entry| (*entry.key(), entry.value().load(Relaxed)))
-        .collect(),
+      failures_by_code: self.failures_by_code.load(),
+      overflowed_keys: self.overflowed.load(Relaxed),
+      names,
     }
   }
 }
@@ -602,13 +639,6 @@ fn add_to_model(
   }
 }
 
-fn add_count(map: &SymbolMap<AtomicU64>, key: Symbol, count: u64) {
-  match map.get(&key) {
-    Some(entry) => entry.fetch_add(count, Relaxed),
-    None => map.entry(key).or_default().fetch_add(count, Relaxed),
-  };
-}
-
 fn load_all(map: &SymbolMap<AtomicModelStats>) -> Vec<(Symbol, ModelStats)> {
   map
     .iter()
@@ -617,7 +647,7 @@ fn load_all(map: &SymbolMap<AtomicModelStats>) -> Vec<(Symbol, ModelStats)> {
 }
 
 /// A point-in-time copy of a store's figures.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone)]
 pub struct ComputedStats {
   /// `request_count` counts completed and failed requests here.
   pub totals: ModelStats,
@@ -629,7 +659,11 @@ pub struct ComputedStats {
   pub provider_latency: Vec<LatencySnapshot>,
   pub by_agent: Vec<(Symbol, ModelStats)>,
   /// Failed requests per error code, for those with a code.
-  pub failures_by_code: Vec<(Symbol, u64)>,
+  pub failures_by_code: Vec<(Arc<str>, u64)>,
+  /// Names recorded under `(other)` because their dimension was full.
+  pub overflowed_keys: u64,
+  /// The store's names, to read the keys by.
+  pub names: Arc<Names>,
 }
 
 impl ComputedStats {
@@ -665,11 +699,11 @@ impl ComputedStats {
   }
 
   pub fn model(&self, name: &str) -> Option<ModelStats> {
-    find_by_name(&self.by_model, name)
+    find_by_name(&self.by_model, &self.names.models, name)
   }
 
   pub fn agent(&self, name: &str) -> Option<ModelStats> {
-    find_by_name(&self.by_agent, name)
+    find_by_name(&self.by_agent, &self.names.agents, name)
   }
 
   pub fn provider(&self, provider: Provider) -> Option<ModelStats> {
@@ -681,9 +715,13 @@ impl ComputedStats {
   }
 }
 
-fn find_by_name(entries: &[(Symbol, ModelStats)], name: &str) -> Option<ModelStats> {
+fn find_by_name(
+  entries: &[(Symbol, ModelStats)],
+  table: &SymbolTable,
+  name: &str,
+) -> Option<ModelStats> {
   entries
     .iter()
-    .find(|(symbol, _)| &*symbol.name() == name)
+    .find(|(symbol, _)| &*table.name(*symbol) == name)
     .map(|(_, figures)| *figures)
 }
