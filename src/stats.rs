@@ -725,3 +725,29 @@ fn find_by_name(
     .find(|(symbol, _)| &*table.name(*symbol) == name)
     .map(|(_, figures)| *figures)
 }
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  #[test]
+  fn failure_codes_past_the_limit_count_under_other() {
+    let codes = FailureCodes::default();
+    for index in 0..MAX_ERROR_CODES + 5 {
+      codes.add(&format!("code-{index}"));
+    }
+    codes.add("code-0");
+    let mut loaded = codes.load();
+    loaded.sort();
+    assert_eq!(loaded.len(), MAX_ERROR_CODES + 1);
+    let count_of = |name: &str| {
+      loaded
+        .iter()
+        .find(|(code, _)| &**code == name)
+        .map(|entry| entry.1)
+    };
+    assert_eq!(count_of("code-0"), Some(2));
+    assert_eq!(count_of(Symbol::OTHER_NAME), Some(5));
+    assert_eq!(count_of("code-1003"), None);
+  }
+}
