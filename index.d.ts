@@ -86,6 +86,21 @@ export declare class NativeStore {
    * caller retries with the returned length.
    */
   stats(out: Float64Array): number
+  /** Failed requests per error code; the facade asks when `stats` counts any codes. */
+  failuresByCode(): Array<FailureCount>
+  /** Sets an agent's budget; the facade has checked the limit and the thresholds. */
+  setBudget(agent: number, limitMicros: number, thresholds: Array<number>): void
+  removeBudget(agent: number): boolean
+  /**
+   * Writes the agent's budget status into `out` as `layout::budget` lays it out and returns its
+   * length, or 0 when the agent has no budget. `out` has room for 255 thresholds.
+   */
+  budgetStatus(agent: number, out: Float64Array): number
+  /**
+   * Writes one agent's figures into `out` as a `layout::stats::row` (the key left 0); false when
+   * the agent has none.
+   */
+  agentStats(agent: number, out: Float64Array): boolean
   len(): number
   droppedCount(): number
   /** The buffered events, oldest first, written into `numbers` and `ids` (see `RowWriter`). */
@@ -101,6 +116,25 @@ export declare class NativeStore {
   markSynced(eventIds: Array<string>): number
   /** Removes the events with these sequence numbers; returns how many were buffered. */
   acknowledge(seqs: Float64Array): number
+}
+
+/** `layout::budget`. */
+export interface BudgetLayout {
+  limitMicros: number
+  spentMicros: number
+  remainingMicros: number
+  usedPercent: number
+  crossed: number
+  crossedAt: number
+}
+
+/** `layout::stats::detail`. */
+export interface DetailLayout {
+  provider: number
+  duration: number
+  timeToFirstToken: number
+  stride: number
+  providerStride: number
 }
 
 /** `layout::event_row`, for the facade. */
@@ -157,7 +191,23 @@ export interface EventText {
   errorMessage?: string
 }
 
+export interface FailureCount {
+  code: string
+  count: number
+}
+
 export declare function inferProvider(model: string): string
+
+/** `layout::stats::latency`. */
+export interface LatencyLayout {
+  count: number
+  sumMs: number
+  buckets: number
+  p50Ms: number
+  p90Ms: number
+  p99Ms: number
+  stride: number
+}
 
 export declare function layout(): Layout
 
@@ -166,6 +216,9 @@ export interface Layout {
   staging: StagingLayout
   eventRow: EventRowLayout
   stats: StatsLayout
+  budget: BudgetLayout
+  /** Upper bounds of the latency buckets, in seconds. */
+  latencyBoundariesSeconds: Array<number>
   eventKinds: Array<string>
   providers: Array<string>
 }
@@ -210,6 +263,9 @@ export interface PriceTierLayout {
   reasoning: number
   noReasoningPrice: number
 }
+
+/** The Prometheus text exposition of `stores` together (`exposition::prometheus`). */
+export declare function prometheus(stores: Array<NativeStore>, agentLabel: boolean): string
 
 export interface ReceiveResult {
   events?: EventRows
@@ -259,8 +315,11 @@ export interface StatsLayout {
   providerRows: number
   agentRows: number
   unpricedModels: number
+  failureCodes: number
   head: number
   row: StatsRowLayout
+  latency: LatencyLayout
+  detail: DetailLayout
 }
 
 export interface StatsRowLayout {

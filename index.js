@@ -842,3 +842,4 @@ module.exports.inferProvider = nativeBinding.inferProvider
 module.exports.layout = nativeBinding.layout
 module.exports.parseProvider = nativeBinding.parseProvider
 module.exports.priceTierLayout = nativeBinding.priceTierLayout
+module.exports.prometheus = nativeBinding.prometheus

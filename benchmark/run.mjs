@@ -11,13 +11,14 @@ import { parseArgs } from 'node:util'
 import { DEFAULT_OPTIONS, formatSuite, progress } from './harness.mjs'
 import { dropSuite, memorySuite, recordSuite, snapshotSuite, statsSuite } from './suites.mjs'
 import { callbackSuite } from './callbacks.mjs'
+import { metricsSuite } from './metrics.mjs'
 import { streamSuite } from './stream.mjs'
 import { syncSuite } from './sync.mjs'
 import { workersSuite } from './workers.mjs'
 
 // Every suite run by default, in order. A suite in its own file (see harness.mjs for the shape)
 // joins by being imported and listed here.
-const SUITES = [recordSuite, callbackSuite, dropSuite, statsSuite, snapshotSuite, memorySuite, workersSuite, streamSuite, syncSuite]
+const SUITES = [recordSuite, callbackSuite, dropSuite, statsSuite, snapshotSuite, metricsSuite, memorySuite, workersSuite, streamSuite, syncSuite]
 
 // The harness collects garbage between samples, which needs --expose-gc; relaunch with it.
 if (typeof globalThis.gc !== 'function') {

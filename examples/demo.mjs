@@ -203,6 +203,8 @@ async function main(argv) {
   }
 }
 
+const OVER_BUDGET = '429 over budget'
+
 /** Sends the requests through the router, `concurrency` at a time, and counts the answers. */
 async function drive(routerUrl, options, onProgress, stopped) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: options.concurrency })
@@ -217,7 +219,7 @@ async function drive(routerUrl, options, onProgress, stopped) {
       const request = planRequest(options.seed, next++)
       const status = await post(agent, routerUrl, request).catch(() => 'no answer')
       byStatus.set(status, (byStatus.get(status) ?? 0) + 1)
-      if (status !== 'no answer') answersByAgent.set(request.agent, (answersByAgent.get(request.agent) ?? 0) + 1)
+      if (status !== 'no answer' && status !== OVER_BUDGET) answersByAgent.set(request.agent, (answersByAgent.get(request.agent) ?? 0) + 1)
       if (status !== 200) failed++
       onProgress(++done, failed)
     }
@@ -261,8 +263,13 @@ function post(agent, baseUrl, request) {
       headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-agent-id': request.agent },
     })
     req.on('response', (res) => {
-      res.resume()
-      res.on('end', () => resolve(res.statusCode))
+      const chunks = []
+      res.on('data', (chunk) => chunks.push(chunk))
+      // The router's own 429 for an agent out of budget: nothing was forwarded, nothing recorded.
+      res.on('end', () => {
+        const overBudget = res.statusCode === 429 && Buffer.concat(chunks).includes('"budget_exceeded"')
+        resolve(overBudget ? OVER_BUDGET : res.statusCode)
+      })
       res.on('error', reject)
     })
     req.on('error', reject)

@@ -5,3 +5,4 @@ export const layout = native.layout()
 export const STAGING = layout.staging
 export const EVENT_ROW = layout.eventRow
 export const STATS = layout.stats
+export const BUDGET = layout.budget

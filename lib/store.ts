@@ -1,14 +1,40 @@
 import type { NativeStore } from '../index.js'
 import { native } from './binding.js'
 import { type AnalyticsEvent, EVENT_TYPES, type EventInput, EventRowWriter, encodeEvent, readEvents, type SequencedEvent } from './events.js'
-import { EVENT_ROW, STAGING } from './layout.js'
+import { BUDGET, EVENT_ROW, STAGING, STATS } from './layout.js'
+import { checkAgentLabel, type MetricsOptions } from './metrics/scrape.js'
 import { costOf, PricingManager } from './pricing.js'
 import { PROVIDERS, providerIndex, type Provider } from './provider.js'
 import { EventReceiver, wakeWaitingReceiver } from './receiver.js'
-import { type ComputedStats, readStats } from './stats.js'
+import { type ComputedStats, type ModelStats, modelStatsAt, readStats } from './stats.js'
 import { StoreNames } from './symbols.js'
 import { type CallOutcome, checkUsage, type LlmUsage, type RecordOptions } from './usage.js'
 import { checkCount, checkIdentifier, checkIntegerInRange, checkOptionalMessage, describe } from './validate.js'
+
+export interface BudgetStatus {
+  limitMicros: number
+  spentMicros: number
+  /** Never below 0. */
+  remainingMicros: number
+  /** May pass 100. */
+  usedPercent: number
+  /** The thresholds the spend has reached, ascending. */
+  crossed: number[]
+}
+
+export const DEFAULT_BUDGET_THRESHOLDS: readonly number[] = [50, 80, 100]
+const MAX_THRESHOLDS = 255
+
+// Buffers the native core writes a budget status and an agent's figures into, reused by every call.
+const budgetBuffer = new Float64Array(BUDGET.crossedAt + MAX_THRESHOLDS)
+const agentBuffer = new Float64Array(STATS.row.stride)
+
+/** The thresholds of a budget: integers from 1 to 255, each read once. */
+function checkThresholds(thresholds: unknown): number[] {
+  if (thresholds == null) return [...DEFAULT_BUDGET_THRESHOLDS]
+  if (!Array.isArray(thresholds)) throw new TypeError(`thresholdsPercent must be an array of numbers, got ${describe(thresholds)}`)
+  return Array.from(thresholds, (value, index) => checkIntegerInRange(`thresholdsPercent[${index}]`, value, 1, MAX_THRESHOLDS))
+}
 
 export const DEFAULT_CAPACITY = 10_000
 export const MAX_CAPACITY = 10_000_000
@@ -485,7 +511,85 @@ export class EventStore {
 
   stats(): ComputedStats {
     const store = this.#native
-    return readStats(this.names, (figures) => store.stats(figures))
+    return readStats(
+      this.names,
+      (figures) => store.stats(figures),
+      () => store.failuresByCode(),
+    )
+  }
+
+  /**
+   * Sets (or replaces) an agent's budget: a limit in microdollars and the percentages of it at
+   * which the store records `budget_threshold_reached`, once each until the budget is set again.
+   * Thresholds the agent's spend has already reached are recorded now.
+   */
+  setBudget(agentId: string, limitMicros: number, thresholdsPercent?: readonly number[] | null): void {
+    checkIdentifier('agentId', agentId)
+    if (checkCount('limitMicros', limitMicros) === 0) {
+      throw new RangeError('limitMicros must be a positive safe integer, got 0')
+    }
+    const thresholds = checkThresholds(thresholdsPercent)
+    // Interned only once every argument is known good: a refused call takes no key.
+    const agent = this.#agent(agentId)
+    if (agent === 0) {
+      throw new RangeError(`agentId ${describe(agentId)} is beyond the store's agent key limit: it is counted under (other), which has no budget`)
+    }
+    this.#native.setBudget(agent, limitMicros, thresholds)
+    wakeWaitingReceiver(this)
+  }
+
+  /** Removes an agent's budget; false if it had none. */
+  removeBudget(agentId: string): boolean {
+    const agent = this.#agent(agentId)
+    return agent !== 0 && this.#native.removeBudget(agent)
+  }
+
+  /** Where an agent stands against its budget; undefined if it has none. */
+  budgetStatus(agentId: string): BudgetStatus | undefined {
+    const agent = this.#agent(agentId)
+    const length = agent === 0 ? 0 : this.#native.budgetStatus(agent, budgetBuffer)
+    if (length === 0) return undefined
+    // A plain loop: Array.from over a typed array walks an iterator, several times slower.
+    const crossed: number[] = []
+    for (let at = BUDGET.crossedAt; at < length; at++) crossed.push(budgetBuffer[at])
+    return {
+      limitMicros: budgetBuffer[BUDGET.limitMicros],
+      spentMicros: budgetBuffer[BUDGET.spentMicros],
+      remainingMicros: budgetBuffer[BUDGET.remainingMicros],
+      usedPercent: budgetBuffer[BUDGET.usedPercent],
+      crossed,
+    }
+  }
+
+  /** One agent's figures, without a snapshot of the whole store; undefined if it has none. */
+  agentStats(agentId: string): ModelStats | undefined {
+    const agent = this.#agent(agentId)
+    if (agent === 0 || !this.#native.agentStats(agent, agentBuffer)) return undefined
+    return modelStatsAt(agentBuffer, 0)
+  }
+
+  /** The symbol id of an agent argument; 0 when the store's agent table is full. */
+  #agent(agentId: unknown): number {
+    const agents = this.names.agents
+    return agents.cached(agentId) ?? agents.intern(checkIdentifier('agentId', agentId))
+  }
+
+  /**
+   * The store's figures in the Prometheus text exposition format (0.0.4), for a `/metrics`
+   * endpoint (content type `PROMETHEUS_CONTENT_TYPE`); per-agent series with `agentLabel`.
+   */
+  prometheus(options?: MetricsOptions | null): string {
+    return EventStore.prometheusOf([this], options)
+  }
+
+  /** Like `prometheus()`, for several stores together: a label set's figures are summed over them. */
+  static prometheusOf(stores: readonly EventStore[], options?: MetricsOptions | null): string {
+    if (!Array.isArray(stores)) throw new TypeError(`stores must be an array of EventStores, got ${describe(stores)}`)
+    const natives = stores.map((store, index) => {
+      if (!(store instanceof EventStore)) throw new TypeError(`stores[${index}] must be an EventStore, got ${describe(store)}`)
+      return store.#native
+    })
+    return native.prometheus(natives, checkAgentLabel(options))
   }
 
   /** Buffered events. */

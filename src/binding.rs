@@ -6,20 +6,23 @@
 use std::sync::{Arc, Mutex, PoisonError};
 
 use napi::bindgen_prelude::{
-  ArrayBuffer, Float64Array, Float64ArraySlice, ObjectFinalize, Uint8ArraySlice,
+  ArrayBuffer, ClassInstance, Float64Array, Float64ArraySlice, ObjectFinalize, Uint8ArraySlice,
 };
 use napi::{Env, Error, Result, Status};
 use napi_derive::napi;
 
+use crate::budget::{BudgetError, BudgetRule};
 use crate::event::{Event, EventId, FailureDetail, OverflowNames, Payload, Timing};
-use crate::layout::{self, event_row, staging, stats as stats_layout};
+use crate::exposition;
+use crate::histogram::{HistogramSnapshot, BOUNDARIES_MS};
+use crate::layout::{self, budget as budget_layout, event_row, staging, stats as stats_layout};
 use crate::price::{tier_row, Tier};
 use crate::pricing::{PricingManager, Resolved};
 use crate::provider::{infer_provider, Provider};
 use crate::recording::symbol_in;
 use crate::registry;
 use crate::staging::StagingArea;
-use crate::stats::{Exhausted, ModelStats};
+use crate::stats::{Exhausted, LatencySnapshot, ModelStats};
 use crate::store::EventStore;
 use crate::stream::{EventReceiver, Received};
 use crate::symbol::{Names, Symbol};
@@ -501,6 +504,26 @@ fn write_stats_row(row: &mut [f64], key: f64, figures: &ModelStats) {
   row[REASONING_TOKENS] = figures.reasoning_tokens as f64;
 }
 
+/// Writes one histogram as `stats_layout::latency` lays it out.
+fn write_histogram(out: &mut [f64], histogram: &HistogramSnapshot) {
+  use stats_layout::latency::*;
+  out[COUNT] = histogram.count as f64;
+  out[SUM_MS] = histogram.sum_ms();
+  for (slot, &count) in out[BUCKETS..].iter_mut().zip(&histogram.buckets) {
+    *slot = count as f64;
+  }
+  for (at, q) in [(P50_MS, 0.5), (P90_MS, 0.9), (P99_MS, 0.99)] {
+    out[at] = histogram.quantile_ms(q).unwrap_or(f64::NAN);
+  }
+}
+
+/// Writes a duration and a time-to-first-token histogram, one after the other.
+fn write_latency(out: &mut [f64], latency: &LatencySnapshot) {
+  let (duration, time_to_first_token) = out.split_at_mut(stats_layout::latency::STRIDE);
+  write_histogram(duration, &latency.duration);
+  write_histogram(time_to_first_token, &latency.time_to_first_token);
+}
+
 fn write_stats_rows<K: Copy>(
   out: &mut [f64],
   entries: &[(K, ModelStats)],
@@ -733,7 +756,9 @@ impl NativeStore {
       .collect();
     unpriced.sort_by_cached_key(|model| stats.names.models.name(*model));
     let rows = stats.by_model.len() + stats.by_provider.len() + stats.by_agent.len();
-    let length = HEAD + rows * row::STRIDE + unpriced.len();
+    let details =
+      stats.by_model.len() * detail::STRIDE + stats.by_provider.len() * detail::PROVIDER_STRIDE;
+    let length = HEAD + rows * row::STRIDE + unpriced.len() + details;
     if let Some(out) = out.get_mut(..length) {
       let (head, mut rest) = out.split_at_mut(HEAD);
       let totals = &stats.totals;
@@ -752,6 +777,7 @@ impl NativeStore {
       head[PROVIDER_ROWS] = stats.by_provider.len() as f64;
       head[AGENT_ROWS] = stats.by_agent.len() as f64;
       head[UNPRICED_MODELS] = unpriced.len() as f64;
+      head[FAILURE_CODES] = stats.failures_by_code.len() as f64;
       let written = write_stats_rows(rest, &stats.by_model, |model| model.id() as f64);
       rest = &mut rest[written..];
       let written = write_stats_rows(rest, &stats.by_provider, |provider| provider.index() as f64);
@@ -761,8 +787,100 @@ impl NativeStore {
       for (slot, model) in rest.iter_mut().zip(&unpriced) {
         *slot = model.id() as f64;
       }
+      rest = &mut rest[unpriced.len()..];
+      for model in &stats.model_details {
+        let (out, after) = rest.split_at_mut(detail::STRIDE);
+        out[detail::PROVIDER] = model.provider.index() as f64;
+        write_latency(&mut out[detail::DURATION..], &model.latency);
+        rest = after;
+      }
+      for latency in &stats.provider_latency {
+        let (out, after) = rest.split_at_mut(detail::PROVIDER_STRIDE);
+        write_latency(out, latency);
+        rest = after;
+      }
     }
     length as u32
+  }
+
+  /// The store's agent with this id (see `intern`).
+  fn agent(&self, id: u32) -> Result<Symbol> {
+    let agents = &self.store.names().agents;
+    agents
+      .from_id(id)
+      .ok_or_else(|| invalid(format!("unknown agent id {id}")))
+  }
+
+  /// Failed requests per error code; the facade asks when `stats` counts any codes.
+  #[napi]
+  pub fn failures_by_code(&self) -> Vec<FailureCount> {
+    let stats = self.store.stats();
+    let codes = stats.failures_by_code.iter();
+    codes
+      .map(|(code, count)| FailureCount {
+        code: code.to_string(),
+        count: *count as f64,
+      })
+      .collect()
+  }
+
+  /// Sets an agent's budget; the facade has checked the limit and the thresholds.
+  #[napi]
+  pub fn set_budget(&self, agent: u32, limit_micros: f64, thresholds: Vec<u32>) -> Result<()> {
+    let rule = BudgetRule::new(count(limit_micros), &thresholds).map_err(|error| match error {
+      BudgetError::ZeroLimit => invalid("limitMicros must be positive"),
+      BudgetError::Threshold { index, value } => invalid(format!(
+        "thresholdsPercent[{index}] must be an integer from 1 to 255, got {value}"
+      )),
+    })?;
+    self.store.set_budget(self.agent(agent)?, rule);
+    Ok(())
+  }
+
+  #[napi]
+  pub fn remove_budget(&self, agent: u32) -> Result<bool> {
+    Ok(self.store.remove_budget(self.agent(agent)?))
+  }
+
+  /// Writes the agent's budget status into `out` as `layout::budget` lays it out and returns its
+  /// length, or 0 when the agent has no budget. `out` has room for 255 thresholds.
+  #[napi]
+  pub fn budget_status(&self, agent: u32, mut out: Float64ArraySlice) -> Result<u32> {
+    use budget_layout::*;
+    // SAFETY: as in `RowWriter::new`.
+    let out = unsafe { out.as_mut() };
+    let Some(status) = self.store.budget_status(self.agent(agent)?) else {
+      return Ok(0);
+    };
+    let length = CROSSED_AT + status.crossed.len();
+    let Some(out) = out.get_mut(..length) else {
+      return Err(invalid("the budget status buffer is too short"));
+    };
+    out[LIMIT_MICROS] = status.limit_micros as f64;
+    out[SPENT_MICROS] = status.spent_micros as f64;
+    out[REMAINING_MICROS] = status.remaining_micros as f64;
+    out[USED_PERCENT] = status.used_percent;
+    out[CROSSED] = status.crossed.len() as f64;
+    for (slot, &percent) in out[CROSSED_AT..].iter_mut().zip(&status.crossed) {
+      *slot = f64::from(percent);
+    }
+    Ok(length as u32)
+  }
+
+  /// Writes one agent's figures into `out` as a `layout::stats::row` (the key left 0); false when
+  /// the agent has none.
+  #[napi]
+  pub fn agent_stats(&self, agent: u32, mut out: Float64ArraySlice) -> Result<bool> {
+    // SAFETY: as in `RowWriter::new`.
+    let out = unsafe { out.as_mut() };
+    let Some(figures) = self.store.agent_stats(self.agent(agent)?) else {
+      return Ok(false);
+    };
+    let Some(row) = out.get_mut(..stats_layout::row::STRIDE) else {
+      return Err(invalid("the agent stats buffer is too short"));
+    };
+    write_stats_row(row, 0.0, &figures);
+    Ok(true)
   }
 
   #[napi]
@@ -836,6 +954,19 @@ impl NativeStore {
     let seqs: Vec<u64> = seqs.iter().map(|&seq| count(seq)).collect();
     self.store.acknowledge(&seqs) as u32
   }
+}
+
+#[napi(object)]
+pub struct FailureCount {
+  pub code: String,
+  pub count: f64,
+}
+
+/// The Prometheus text exposition of `stores` together (`exposition::prometheus`).
+#[napi]
+pub fn prometheus(stores: Vec<ClassInstance<NativeStore>>, agent_label: bool) -> String {
+  let stores: Vec<&EventStore> = stores.iter().map(|store| &*store.store).collect();
+  exposition::prometheus(&stores, agent_label)
 }
 
 #[napi]
@@ -976,8 +1107,44 @@ pub struct StatsLayout {
   pub provider_rows: u32,
   pub agent_rows: u32,
   pub unpriced_models: u32,
+  pub failure_codes: u32,
   pub head: u32,
   pub row: StatsRowLayout,
+  pub latency: LatencyLayout,
+  pub detail: DetailLayout,
+}
+
+/// `layout::stats::latency`.
+#[napi(object)]
+pub struct LatencyLayout {
+  pub count: u32,
+  pub sum_ms: u32,
+  pub buckets: u32,
+  pub p50_ms: u32,
+  pub p90_ms: u32,
+  pub p99_ms: u32,
+  pub stride: u32,
+}
+
+/// `layout::stats::detail`.
+#[napi(object)]
+pub struct DetailLayout {
+  pub provider: u32,
+  pub duration: u32,
+  pub time_to_first_token: u32,
+  pub stride: u32,
+  pub provider_stride: u32,
+}
+
+/// `layout::budget`.
+#[napi(object)]
+pub struct BudgetLayout {
+  pub limit_micros: u32,
+  pub spent_micros: u32,
+  pub remaining_micros: u32,
+  pub used_percent: u32,
+  pub crossed: u32,
+  pub crossed_at: u32,
 }
 
 #[napi(object)]
@@ -1002,6 +1169,9 @@ pub struct Layout {
   pub staging: StagingLayout,
   pub event_row: EventRowLayout,
   pub stats: StatsLayout,
+  pub budget: BudgetLayout,
+  /// Upper bounds of the latency buckets, in seconds.
+  pub latency_boundaries_seconds: Vec<f64>,
   pub event_kinds: Vec<String>,
   pub providers: Vec<String>,
 }
@@ -1077,7 +1247,24 @@ pub fn layout() -> Layout {
       provider_rows: index(stats_layout::PROVIDER_ROWS),
       agent_rows: index(stats_layout::AGENT_ROWS),
       unpriced_models: index(stats_layout::UNPRICED_MODELS),
+      failure_codes: index(stats_layout::FAILURE_CODES),
       head: index(stats_layout::HEAD),
+      latency: LatencyLayout {
+        count: index(stats_layout::latency::COUNT),
+        sum_ms: index(stats_layout::latency::SUM_MS),
+        buckets: index(stats_layout::latency::BUCKETS),
+        p50_ms: index(stats_layout::latency::P50_MS),
+        p90_ms: index(stats_layout::latency::P90_MS),
+        p99_ms: index(stats_layout::latency::P99_MS),
+        stride: index(stats_layout::latency::STRIDE),
+      },
+      detail: DetailLayout {
+        provider: index(stats_layout::detail::PROVIDER),
+        duration: index(stats_layout::detail::DURATION),
+        time_to_first_token: index(stats_layout::detail::TIME_TO_FIRST_TOKEN),
+        stride: index(stats_layout::detail::STRIDE),
+        provider_stride: index(stats_layout::detail::PROVIDER_STRIDE),
+      },
       row: StatsRowLayout {
         key: index(stats_layout::row::KEY),
         requests: index(stats_layout::row::REQUESTS),
@@ -1092,6 +1279,15 @@ pub fn layout() -> Layout {
         stride: index(stats_layout::row::STRIDE),
       },
     },
+    budget: BudgetLayout {
+      limit_micros: index(budget_layout::LIMIT_MICROS),
+      spent_micros: index(budget_layout::SPENT_MICROS),
+      remaining_micros: index(budget_layout::REMAINING_MICROS),
+      used_percent: index(budget_layout::USED_PERCENT),
+      crossed: index(budget_layout::CROSSED),
+      crossed_at: index(budget_layout::CROSSED_AT),
+    },
+    latency_boundaries_seconds: BOUNDARIES_MS.iter().map(|ms| ms / 1_000.0).collect(),
     event_kinds: layout::EVENT_KINDS
       .iter()
       .map(|kind| kind.to_string())

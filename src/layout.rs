@@ -84,7 +84,8 @@ pub mod event_row {
 }
 
 /// A store's figures as the binding writes them: the head, then the model, provider and agent
-/// rows, then the symbol ids of the models with unpriced requests.
+/// rows, then the symbol ids of the models with unpriced requests, then each model's detail and
+/// each provider's latency (in the order of their rows).
 pub mod stats {
   pub const REQUESTS: usize = 0;
   pub const FAILED: usize = 1;
@@ -101,7 +102,31 @@ pub mod stats {
   pub const PROVIDER_ROWS: usize = 12;
   pub const AGENT_ROWS: usize = 13;
   pub const UNPRICED_MODELS: usize = 14;
-  pub const HEAD: usize = 15;
+  /// How many error codes have failures (`failuresByCode` reads them).
+  pub const FAILURE_CODES: usize = 15;
+  pub const HEAD: usize = 16;
+
+  /// One histogram (`histogram::HistogramSnapshot`): the quantiles are NaN without observations.
+  pub mod latency {
+    pub const COUNT: usize = 0;
+    pub const SUM_MS: usize = 1;
+    /// Cumulative, one per boundary.
+    pub const BUCKETS: usize = 2;
+    pub const P50_MS: usize = 16;
+    pub const P90_MS: usize = 17;
+    pub const P99_MS: usize = 18;
+    pub const STRIDE: usize = 19;
+  }
+
+  /// A model's provider index, then its duration and time-to-first-token histograms; a
+  /// provider's latency is the same without the provider.
+  pub mod detail {
+    pub const PROVIDER: usize = 0;
+    pub const DURATION: usize = 1;
+    pub const TIME_TO_FIRST_TOKEN: usize = DURATION + super::latency::STRIDE;
+    pub const STRIDE: usize = TIME_TO_FIRST_TOKEN + super::latency::STRIDE;
+    pub const PROVIDER_STRIDE: usize = STRIDE - DURATION;
+  }
 
   /// One key's figures; providers are keyed by their index.
   pub mod row {
@@ -117,6 +142,17 @@ pub mod stats {
     pub const REASONING_TOKENS: usize = 9;
     pub const STRIDE: usize = 10;
   }
+}
+
+/// Where an agent stands against its budget, as the binding writes it: the figures, then the
+/// crossed thresholds.
+pub mod budget {
+  pub const LIMIT_MICROS: usize = 0;
+  pub const SPENT_MICROS: usize = 1;
+  pub const REMAINING_MICROS: usize = 2;
+  pub const USED_PERCENT: usize = 3;
+  pub const CROSSED: usize = 4;
+  pub const CROSSED_AT: usize = 5;
 }
 
 /// Event types by kind, as rows and inputs number them.

@@ -4,10 +4,14 @@
 
 #![deny(clippy::all)]
 
+pub mod budget;
 pub mod event;
+pub mod exposition;
+pub mod histogram;
 pub mod layout;
 pub mod price;
 pub mod pricing;
+pub mod prometheus;
 pub mod provider;
 pub mod recording;
 pub mod registry;

@@ -95,12 +95,19 @@ pub fn symbol_in(table: &SymbolTable, name: &str, overflow: &mut Option<Box<str>
   })
 }
 
-/// This thread's tally, reused by every batch so that summing one allocates nothing.
-fn with_tally<R>(sum: impl FnOnce(&mut Tally) -> R) -> R {
+/// A batch's timed requests, whose timings go to their model's and provider's histograms.
+type Timed = Vec<(Symbol, Provider, Timing)>;
+
+/// This thread's tally and list of timed requests, reused by every batch so that summing one
+/// allocates nothing.
+fn with_tally<R>(sum: impl FnOnce(&mut Tally, &mut Timed) -> R) -> R {
   thread_local! {
-    static TALLY: RefCell<Box<Tally>> = RefCell::new(Box::default());
+    static TALLY: RefCell<(Box<Tally>, Timed)> = RefCell::new((Box::default(), Vec::new()));
   }
-  TALLY.with(|tally| sum(&mut tally.borrow_mut()))
+  TALLY.with(|held| {
+    let (tally, timed) = &mut *held.borrow_mut();
+    sum(tally, timed)
+  })
 }
 
 impl EventStore {
@@ -150,13 +157,20 @@ impl EventStore {
       .live_stats()
       .reserve(usage.input_tokens, usage.output_tokens, request.cost_micros)?;
     self.drain_staged();
-    self.live_stats().add_completed(
+    let stats = self.live_stats();
+    stats.add_completed(
       request.model,
       request.provider,
       request.agent,
       &request.figures(),
     );
-    Ok(self.buffer_counted(request.into_event_with(EventId::new_v4(), current_time_ms())))
+    stats.record_timing(request.model, request.provider, &request.timing);
+    let buffered =
+      self.buffer_counted(request.into_event_with(EventId::new_v4(), current_time_ms()));
+    if let Some(agent) = request.agent {
+      self.check_budget(agent, stats.agent_cost_micros(agent));
+    }
+    Ok(buffered)
   }
 
   /// Records staged rows (`layout::staging::row`), in order. Their figures were reserved when the
@@ -171,8 +185,9 @@ impl EventStore {
     let mut batch = Vec::with_capacity(reserved);
     let mut ids = fastrand::Rng::new();
     let now = if reserved > 0 { current_time_ms() } else { 0 };
+    let mut crossings = Vec::new();
     let names = self.names().clone();
-    with_tally(|tally| {
+    with_tally(|tally, timed| {
       for fields in rows {
         let Some(request) = staged_request(&names, fields) else {
           continue;
@@ -183,6 +198,9 @@ impl EventStore {
           request.agent,
           &request.figures(),
         );
+        if request.timing != Timing::default() {
+          timed.push((request.model, request.provider, request.timing));
+        }
         if batch.len() < reserved {
           let stamped = fields[row::TIMESTAMP_MS];
           let timestamp_ms = if stamped > 0.0 { stamped as u64 } else { now };
@@ -191,11 +209,21 @@ impl EventStore {
           ));
         }
       }
-      self.live_stats().add_tally(tally);
+      let stats = self.live_stats();
+      stats.add_tally(tally, |agent, spent| {
+        crossings.extend(self.budget_crossing(agent, spent));
+      });
+      for (model, provider, timing) in timed.drain(..) {
+        stats.record_timing(model, provider, &timing);
+      }
     });
     let unused = reserved - batch.len();
     self.release_slots(unused);
     self.push_reserved(batch, wanted);
+    // After the batch: a threshold is reached by the requests before it.
+    for (agent, crossing) in crossings {
+      self.record_crossing(agent, crossing);
+    }
   }
 
   /// Records the router's totals at this moment.

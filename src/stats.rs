@@ -5,13 +5,14 @@
 
 use std::hash::BuildHasherDefault;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crossbeam::utils::CachePadded;
 use dashmap::DashMap;
 use rustc_hash::FxHasher;
 
-use crate::event::{Event, Payload};
+use crate::event::{Event, Payload, Timing};
+use crate::histogram::{AtomicHistogram, HistogramSnapshot};
 use crate::provider::Provider;
 use crate::symbol::{Names, Symbol, SymbolTable};
 use crate::usage::{Usage, MAX_SAFE_INTEGER};
@@ -122,6 +123,9 @@ pub fn micros_to_usd(micros: u64) -> f64 {
 #[derive(Default)]
 struct AtomicModelStats([AtomicU64; FIELDS]);
 
+/// Index of `cost_micros` in `ModelStats::fields`.
+const COST_FIELD: usize = 4;
+
 impl AtomicModelStats {
   fn add(&self, figures: &ModelStats) {
     for (field, added) in self.0.iter().zip(figures.fields()) {
@@ -131,8 +135,84 @@ impl AtomicModelStats {
     }
   }
 
+  fn cost_micros(&self) -> u64 {
+    self.0[COST_FIELD].load(Relaxed)
+  }
+
   fn load(&self) -> ModelStats {
     ModelStats::from_fields(std::array::from_fn(|index| self.0[index].load(Relaxed)))
+  }
+}
+
+/// The latency histograms of one model or provider (section 13 of the spec).
+#[derive(Default)]
+struct Latency {
+  duration: AtomicHistogram,
+  time_to_first_token: AtomicHistogram,
+}
+
+impl Latency {
+  fn record(&self, timing: &Timing) {
+    if let Some(micros) = timing.duration_us {
+      self.duration.record(micros);
+    }
+    if let Some(micros) = timing.time_to_first_token_us {
+      self.time_to_first_token.record(micros);
+    }
+  }
+
+  fn snapshot(&self) -> LatencySnapshot {
+    LatencySnapshot {
+      duration: self.duration.snapshot(),
+      time_to_first_token: self.time_to_first_token.snapshot(),
+    }
+  }
+}
+
+/// Failed requests per error code. Codes come from providers' answers, so their number is
+/// bounded: past `MAX_ERROR_CODES` distinct codes, further ones count under `(other)`.
+#[derive(Default)]
+struct FailureCodes(DashMap<Arc<str>, AtomicU64, BuildHasherDefault<FxHasher>>);
+
+const MAX_ERROR_CODES: usize = 1_000;
+
+impl FailureCodes {
+  fn add(&self, code: &str) {
+    if let Some(count) = self.0.get(code) {
+      count.fetch_add(1, Relaxed);
+      return;
+    }
+    let key = if self.0.len() < MAX_ERROR_CODES {
+      code
+    } else {
+      Symbol::OTHER_NAME
+    };
+    self
+      .0
+      .entry(Arc::from(key))
+      .or_default()
+      .fetch_add(1, Relaxed);
+  }
+
+  fn load(&self) -> Vec<(Arc<str>, u64)> {
+    let codes = self.0.iter();
+    codes
+      .map(|entry| (entry.key().clone(), entry.value().load(Relaxed)))
+      .collect()
+  }
+}
+
+/// Latency histograms at one moment.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LatencySnapshot {
+  pub duration: HistogramSnapshot,
+  pub time_to_first_token: HistogramSnapshot,
+}
+
+impl LatencySnapshot {
+  pub fn add(&mut self, other: &LatencySnapshot) {
+    self.duration.add(&other.duration);
+    self.time_to_first_token.add(&other.time_to_first_token);
   }
 }
 
@@ -140,6 +220,24 @@ impl AtomicModelStats {
 struct ProviderSlot {
   seen: AtomicBool,
   figures: AtomicModelStats,
+  latency: Latency,
+}
+
+/// A model's figures, the provider of its first request (the one its metrics are labelled with),
+/// and its latency histograms, allocated with its first timed request: a model recorded without
+/// timings costs them nothing.
+#[derive(Default)]
+struct ModelEntry {
+  figures: AtomicModelStats,
+  provider: OnceLock<Provider>,
+  latency: OnceLock<Box<Latency>>,
+}
+
+/// What a snapshot shows of a model besides its figures.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ModelDetail {
+  pub provider: Provider,
+  pub latency: LatencySnapshot,
 }
 
 /// What may still be added to the input, output and cost totals before one passes 2^53 - 1.
@@ -194,8 +292,9 @@ pub struct LiveStats {
   headroom: CachePadded<Headroom>,
   // Three providers: a fixed array is cheaper than a map and needs no hashing.
   by_provider: [CachePadded<ProviderSlot>; 3],
-  by_model: SymbolMap<AtomicModelStats>,
+  by_model: SymbolMap<ModelEntry>,
   by_agent: SymbolMap<AtomicModelStats>,
+  failures_by_code: FailureCodes,
   overflowed: AtomicU64,
 }
 
@@ -214,6 +313,7 @@ impl LiveStats {
         provider,
         usage,
         cost_micros,
+        timing,
         ..
       } => {
         self.add_completed(
@@ -222,10 +322,19 @@ impl LiveStats {
           event.agent,
           &ModelStats::completed(&usage, cost_micros, priced),
         );
+        self.record_timing(model, provider, &timing);
       }
       Payload::LlmRequestFailed {
-        model, provider, ..
-      } => self.add_failed(model, provider, event.agent, 1),
+        model,
+        provider,
+        ref error,
+        ..
+      } => {
+        self.add_failed(model, provider, event.agent, 1);
+        if let Some(code) = error.as_ref().and_then(|error| error.code.as_deref()) {
+          self.failures_by_code.add(code);
+        }
+      }
       _ => {}
     }
   }
@@ -253,9 +362,21 @@ impl LiveStats {
   ) {
     self.totals.add(figures);
     self.provider_slot(provider).figures.add(figures);
-    add_to(&self.by_model, model, figures);
+    add_to_model(&self.by_model, model, provider, figures);
     if let Some(agent) = agent {
       add_to(&self.by_agent, agent, figures);
+    }
+  }
+
+  /// Adds a completed request's timings to its model's and its provider's histograms; the model
+  /// must have been counted first.
+  pub fn record_timing(&self, model: Symbol, provider: Provider, timing: &Timing) {
+    if timing.duration_us.is_none() && timing.time_to_first_token_us.is_none() {
+      return;
+    }
+    self.by_provider[provider.index()].latency.record(timing);
+    if let Some(entry) = self.by_model.get(&model) {
+      entry.latency.get_or_init(Box::default).record(timing);
     }
   }
 
@@ -270,14 +391,15 @@ impl LiveStats {
       ..failed
     });
     self.provider_slot(provider).figures.add(&failed);
-    add_to(&self.by_model, model, &failed);
+    add_to_model(&self.by_model, model, provider, &failed);
     if let Some(agent) = agent {
       add_to(&self.by_agent, agent, &failed);
     }
   }
 
-  /// Adds what a tally summed, and empties it for the next batch.
-  pub fn add_tally(&self, tally: &mut Tally) {
+  /// Adds what a tally summed, and empties it for the next batch. `spent` is told each agent of
+  /// the batch with its cost so far, for its budget.
+  pub fn add_tally(&self, tally: &mut Tally, mut spent: impl FnMut(Symbol, u64)) {
     if tally.totals.request_count > 0 {
       self.totals.add(&tally.totals);
       for (provider, figures) in Provider::ALL.iter().zip(&tally.by_provider) {
@@ -288,10 +410,10 @@ impl LiveStats {
       }
       tally
         .by_model
-        .drain(|model, figures| add_to(&self.by_model, model, figures));
-      tally
-        .by_agent
-        .drain(|agent, figures| add_to(&self.by_agent, agent, figures));
+        .drain(|model, provider, figures| add_to_model(&self.by_model, model, provider, figures));
+      tally.by_agent.drain(|agent, _, figures| {
+        spent(agent, add_to(&self.by_agent, agent, figures));
+      });
     }
     tally.clear();
   }
@@ -312,17 +434,51 @@ impl LiveStats {
     self.totals.load().cost_micros
   }
 
+  /// One agent's figures, without a snapshot of the others.
+  pub fn agent(&self, agent: Symbol) -> Option<ModelStats> {
+    Some(self.by_agent.get(&agent)?.load())
+  }
+
+  /// What the agent has spent, 0 if it has no figures yet.
+  pub fn agent_cost_micros(&self, agent: Symbol) -> u64 {
+    self
+      .by_agent
+      .get(&agent)
+      .map_or(0, |figures| figures.cost_micros())
+  }
+
   pub fn snapshot(&self, names: Arc<Names>) -> ComputedStats {
-    let by_provider = Provider::ALL
+    let providers = Provider::ALL
       .iter()
-      .filter(|provider| self.by_provider[provider.index()].seen.load(Relaxed))
-      .map(|&provider| (provider, self.by_provider[provider.index()].figures.load()))
-      .collect();
+      .filter(|provider| self.by_provider[provider.index()].seen.load(Relaxed));
+    let (by_model, model_details) = self
+      .by_model
+      .iter()
+      .map(|entry| {
+        let detail = ModelDetail {
+          provider: entry.provider.get().copied().unwrap_or(Provider::Unknown),
+          latency: entry
+            .latency
+            .get()
+            .map(|latency| latency.snapshot())
+            .unwrap_or_default(),
+        };
+        ((*entry.key(), entry.figures.load()), detail)
+      })
+      .unzip();
     ComputedStats {
       totals: self.totals.load(),
-      by_model: load_all(&self.by_model),
-      by_provider,
+      by_model,
+      model_details,
+      by_provider: providers
+        .clone()
+        .map(|&provider| (provider, self.by_provider[provider.index()].figures.load()))
+        .collect(),
+      provider_latency: providers
+        .map(|&provider| self.by_provider[provider.index()].latency.snapshot())
+        .collect(),
       by_agent: load_all(&self.by_agent),
+      failures_by_code: self.failures_by_code.load(),
       overflowed_keys: self.overflowed.load(Relaxed),
       names,
     }
@@ -335,17 +491,20 @@ const TALLY_SLOTS: usize = 256;
 
 struct KeyTable {
   keys: [Option<Symbol>; TALLY_SLOTS],
+  // The provider of a model's first request in the batch; unused for agents.
+  providers: [Provider; TALLY_SLOTS],
   figures: [ModelStats; TALLY_SLOTS],
   // The occupied slots, so emptying the table costs what was put in, not its size.
   used: [u8; TALLY_SLOTS],
   used_len: usize,
-  evicted: Vec<(Symbol, ModelStats)>,
+  evicted: Vec<(Symbol, Provider, ModelStats)>,
 }
 
 impl KeyTable {
   fn new() -> Self {
     KeyTable {
       keys: [None; TALLY_SLOTS],
+      providers: [Provider::Unknown; TALLY_SLOTS],
       figures: [ModelStats::ZERO; TALLY_SLOTS],
       used: [0; TALLY_SLOTS],
       used_len: 0,
@@ -354,32 +513,40 @@ impl KeyTable {
   }
 
   #[inline]
-  fn add(&mut self, key: Symbol, figures: &ModelStats) {
+  fn add(&mut self, key: Symbol, provider: Provider, figures: &ModelStats) {
     let slot = key.id() as usize % TALLY_SLOTS;
     match self.keys[slot] {
       Some(held) if held == key => self.figures[slot].add(figures),
       Some(held) => {
-        self.evicted.push((held, self.figures[slot]));
+        self
+          .evicted
+          .push((held, self.providers[slot], self.figures[slot]));
         self.keys[slot] = Some(key);
+        self.providers[slot] = provider;
         self.figures[slot] = *figures;
       }
       None => {
         self.used[self.used_len] = slot as u8;
         self.used_len += 1;
         self.keys[slot] = Some(key);
+        self.providers[slot] = provider;
         self.figures[slot] = *figures;
       }
     }
   }
 
   /// Hands every key's figures to `apply` (a key may come more than once) and empties the table.
-  fn drain(&mut self, mut apply: impl FnMut(Symbol, &ModelStats)) {
-    for &(key, ref figures) in &self.evicted {
-      apply(key, figures);
+  fn drain(&mut self, mut apply: impl FnMut(Symbol, Provider, &ModelStats)) {
+    for &(key, provider, ref figures) in &self.evicted {
+      apply(key, provider, figures);
     }
     for &slot in &self.used[..self.used_len] {
       if let Some(key) = self.keys[slot as usize] {
-        apply(key, &self.figures[slot as usize]);
+        apply(
+          key,
+          self.providers[slot as usize],
+          &self.figures[slot as usize],
+        );
       }
     }
     self.clear();
@@ -427,9 +594,9 @@ impl Tally {
   ) {
     self.totals.add(figures);
     self.by_provider[provider.index()].add(figures);
-    self.by_model.add(model, figures);
+    self.by_model.add(model, provider, figures);
     if let Some(agent) = agent {
-      self.by_agent.add(agent, figures);
+      self.by_agent.add(agent, provider, figures);
     }
   }
 
@@ -442,10 +609,31 @@ impl Tally {
   }
 }
 
-fn add_to(map: &SymbolMap<AtomicModelStats>, key: Symbol, figures: &ModelStats) {
+/// Adds to a key's figures; returns its cost after the addition.
+fn add_to(map: &SymbolMap<AtomicModelStats>, key: Symbol, figures: &ModelStats) -> u64 {
+  let add = |entry: &AtomicModelStats| {
+    entry.add(figures);
+    entry.cost_micros()
+  };
   match map.get(&key) {
-    Some(entry) => entry.add(figures),
-    None => map.entry(key).or_default().add(figures),
+    Some(entry) => add(&entry),
+    None => add(&map.entry(key).or_default()),
+  }
+}
+
+fn add_to_model(
+  map: &SymbolMap<ModelEntry>,
+  model: Symbol,
+  provider: Provider,
+  figures: &ModelStats,
+) {
+  let add = |entry: &ModelEntry| {
+    entry.figures.add(figures);
+    entry.provider.get_or_init(|| provider);
+  };
+  match map.get(&model) {
+    Some(entry) => add(&entry),
+    None => add(&map.entry(model).or_default()),
   }
 }
 
@@ -462,8 +650,14 @@ pub struct ComputedStats {
   /// `request_count` counts completed and failed requests here.
   pub totals: ModelStats,
   pub by_model: Vec<(Symbol, ModelStats)>,
+  /// The provider and latency of each model, in the order of `by_model`.
+  pub model_details: Vec<ModelDetail>,
   pub by_provider: Vec<(Provider, ModelStats)>,
+  /// The latency of each provider, in the order of `by_provider`.
+  pub provider_latency: Vec<LatencySnapshot>,
   pub by_agent: Vec<(Symbol, ModelStats)>,
+  /// Failed requests per error code, for those with a code.
+  pub failures_by_code: Vec<(Arc<str>, u64)>,
   /// Names recorded under `(other)` because their dimension was full.
   pub overflowed_keys: u64,
   /// The store's names, to read the keys by.
@@ -528,4 +722,30 @@ fn find_by_name(
     .iter()
     .find(|(symbol, _)| &*table.name(*symbol) == name)
     .map(|(_, figures)| *figures)
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  #[test]
+  fn failure_codes_past_the_limit_count_under_other() {
+    let codes = FailureCodes::default();
+    for index in 0..MAX_ERROR_CODES + 5 {
+      codes.add(&format!("code-{index}"));
+    }
+    codes.add("code-0");
+    let mut loaded = codes.load();
+    loaded.sort();
+    assert_eq!(loaded.len(), MAX_ERROR_CODES + 1);
+    let count_of = |name: &str| {
+      loaded
+        .iter()
+        .find(|(code, _)| &**code == name)
+        .map(|entry| entry.1)
+    };
+    assert_eq!(count_of("code-0"), Some(2));
+    assert_eq!(count_of(Symbol::OTHER_NAME), Some(5));
+    assert_eq!(count_of("code-1003"), None);
+  }
 }

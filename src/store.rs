@@ -19,11 +19,12 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use crossbeam::queue::SegQueue;
 
-use crate::event::{Event, EventId, StoredEvent};
+use crate::budget::{BudgetRule, BudgetStatus, Budgets, Crossing};
+use crate::event::{Event, EventId, Payload, StoredEvent};
 use crate::staging::StagingArea;
-use crate::stats::{ComputedStats, Exhausted, LiveStats};
+use crate::stats::{ComputedStats, Exhausted, LiveStats, ModelStats};
 use crate::stream::{self, EventReceiver, EventSender};
-use crate::symbol::Names;
+use crate::symbol::{Names, Symbol};
 
 pub const DEFAULT_CAPACITY: usize = 10_000;
 pub const MAX_CAPACITY: usize = 10_000_000;
@@ -43,6 +44,7 @@ pub struct EventStore {
   areas: RwLock<Vec<Arc<StagingArea>>>,
   dropped: AtomicU64,
   stats: LiveStats,
+  budgets: Budgets<Symbol>,
   stream: Option<EventSender>,
 }
 
@@ -133,6 +135,7 @@ impl EventStore {
       areas: RwLock::new(Vec::new()),
       dropped: AtomicU64::new(0),
       stats: LiveStats::default(),
+      budgets: Budgets::default(),
       stream,
     }
   }
@@ -169,7 +172,67 @@ impl EventStore {
     if let Some(overflow) = &event.overflow {
       self.stats.count_overflowed(overflow.count());
     }
-    Ok(self.buffer_counted(event))
+    let spender = match event.payload {
+      Payload::LlmRequestCompleted { .. } => event.agent,
+      _ => None,
+    };
+    let buffered = self.buffer_counted(event);
+    if let Some(agent) = spender {
+      self.check_budget(agent, self.stats.agent_cost_micros(agent));
+    }
+    Ok(buffered)
+  }
+
+  /// Sets (or replaces) an agent's budget, and records a crossing for each threshold its spend
+  /// has already reached.
+  pub fn set_budget(&self, agent: Symbol, rule: BudgetRule) {
+    self.drain_staged();
+    let crossing = self
+      .budgets
+      .set(agent, rule, || self.stats.agent_cost_micros(agent));
+    if let Some(crossing) = crossing {
+      self.record_crossing(agent, crossing);
+    }
+  }
+
+  pub fn remove_budget(&self, agent: Symbol) -> bool {
+    self.budgets.remove(&agent)
+  }
+
+  pub fn budget_status(&self, agent: Symbol) -> Option<BudgetStatus> {
+    self.drain_staged();
+    self
+      .budgets
+      .status(&agent, self.stats.agent_cost_micros(agent))
+  }
+
+  /// One agent's figures, without a snapshot of the store.
+  pub fn agent_stats(&self, agent: Symbol) -> Option<ModelStats> {
+    self.drain_staged();
+    self.stats.agent(agent)
+  }
+
+  /// The crossings an agent's new spend makes, for the caller to record once its batch is in.
+  pub(crate) fn budget_crossing(&self, agent: Symbol, spent: u64) -> Option<(Symbol, Crossing)> {
+    Some((agent, self.budgets.check(&agent, spent)?))
+  }
+
+  pub(crate) fn check_budget(&self, agent: Symbol, spent: u64) {
+    if let Some((agent, crossing)) = self.budget_crossing(agent, spent) {
+      self.record_crossing(agent, crossing);
+    }
+  }
+
+  /// Records one `budget_threshold_reached` event per threshold crossed.
+  pub(crate) fn record_crossing(&self, agent: Symbol, crossing: Crossing) {
+    for threshold_percent in crossing.thresholds {
+      let payload = Payload::BudgetThresholdReached {
+        threshold_percent,
+        current_spend_micros: crossing.spent_micros,
+        budget_micros: crossing.limit_micros,
+      };
+      self.buffer_counted(Event::new(Some(agent), payload));
+    }
   }
 
   /// A new staging area of `rows` rows for one writer (see `staging`). A writer that outgrows its

@@ -7,7 +7,9 @@
 // POST /v1/messages (Anthropic format), with an `x-agent-id` header naming a configured agent.
 // The model picks the route: gpt-*, o1-*, o3-*, chatgpt-* go to the `openai` route, claude-* to
 // the `anthropic` route, anything else to the `unknown` route (a self-hosted OpenAI-compatible
-// server, say). GET /stats answers the live figures as JSON.
+// server, say). GET /stats answers the live figures as JSON; GET /metrics the same figures for
+// Prometheus (examples/grafana/dashboard.json charts them). An agent with a `budgetUsd` that has
+// spent it gets a 429 instead of an answer.
 //
 // Each agent has its own EventStore and SyncClient: the Control API attributes an event to the
 // agent whose IC token sent it, so an agent's events must travel under that agent's token.
@@ -16,12 +18,21 @@ import http from 'node:http'
 import https from 'node:https'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { EventStore, PricingManager, SyncClient, SyncConfig, inferProvider, microsToUsd, usdToMicros } from 'iron-runtime-analytics'
+import { performance } from 'node:perf_hooks'
+import {
+  EventStore,
+  PROMETHEUS_CONTENT_TYPE,
+  PricingManager,
+  SyncClient,
+  SyncConfig,
+  inferProvider,
+  microsToUsd,
+  usdToMicros,
+} from 'iron-runtime-analytics'
 
 const FORMAT_PATHS = { openai: '/v1/chat/completions', anthropic: '/v1/messages' }
 const PATH_FORMATS = { '/v1/chat/completions': 'openai', '/v1/messages': 'anthropic' }
 const AGENT_HEADER = 'x-agent-id'
-const BUDGET_THRESHOLDS = [50, 80, 100]
 const MAX_BODY_BYTES = 10 * 1024 * 1024
 // The library refuses longer identifiers; the router answers 400 instead of recording nothing.
 const MAX_MODEL_LENGTH = 256
@@ -70,6 +81,7 @@ export async function startRouter(config) {
   async function handle(req, res) {
     const path = req.url.split('?')[0]
     if (path === '/stats' && req.method === 'GET') return sendJson(res, 200, stats())
+    if (path === '/metrics' && req.method === 'GET') return sendMetrics(res)
     const format = PATH_FORMATS[path]
     if (format === undefined) return sendError(res, 'openai', 404, `no such endpoint: ${req.method} ${path}`)
     if (req.method !== 'POST') return sendError(res, format, 405, `${path} takes POST`)
@@ -89,8 +101,11 @@ export async function startRouter(config) {
     const route = routes[provider]
     if (route === undefined) return sendError(res, format, 404, `no route for model ${model} (provider ${provider})`)
     if (route.format !== format) return sendError(res, format, 400, `model ${model} is served at POST ${FORMAT_PATHS[route.format]}`)
+    const budget = lane.store.budgetStatus(lane.id)
+    if (budget !== undefined && budget.remainingMicros === 0) return sendOverBudget(res, format, lane.id, budget)
 
     let answer
+    const startedAt = performance.now()
     try {
       answer = await forward(route, body, upstreamTimeoutMs)
     } catch (error) {
@@ -103,8 +118,13 @@ export async function startRouter(config) {
     const reply = parseJson(answer.body)
     if (answer.status >= 200 && answer.status < 300) {
       const [inputTokens, outputTokens] = tokensOf(route.format, reply?.usage)
-      lane.store.recordLlmCompleted(pricing, model, inputTokens, outputTokens, lane.id, route.providerId)
-      checkBudget(lane)
+      // The whole answer arrives as one body: its first byte is its first content.
+      lane.store.recordLlmUsage(pricing, model, { inputTokens, outputTokens }, {
+        agentId: lane.id,
+        providerId: route.providerId,
+        durationMs: answer.endedAt - startedAt,
+        timeToFirstTokenMs: answer.firstByteAt - startedAt,
+      })
     } else {
       const message = typeof reply?.error?.message === 'string' ? reply.error.message : `HTTP ${answer.status}`
       lane.store.recordLlmFailed(model, lane.id, route.providerId, String(answer.status), message)
@@ -116,16 +136,10 @@ export async function startRouter(config) {
     res.end(answer.body)
   }
 
-  /** Records each budget threshold the agent's spend has reached, once per threshold. */
-  function checkBudget(lane) {
-    if (lane.budgetMicros === 0) return
-    const spent = lane.store.stats().totalCostMicros
-    while (lane.reached.length < BUDGET_THRESHOLDS.length) {
-      const threshold = BUDGET_THRESHOLDS[lane.reached.length]
-      if (spent * 100 < lane.budgetMicros * threshold) break
-      lane.store.recordBudgetThreshold(threshold, spent, lane.budgetMicros, lane.id)
-      lane.reached.push(threshold)
-    }
+  /** The agents' stores together, in the Prometheus text format. */
+  function sendMetrics(res) {
+    res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE })
+    res.end(EventStore.prometheusOf([...lanes.values()].map((lane) => lane.store)))
   }
 
   /** The figures of every agent's store, added up, and each agent's own. */
@@ -152,7 +166,7 @@ export async function startRouter(config) {
         costMicros: figures.totalCostMicros,
         costUsd: figures.totalCostUsd(),
         budgetMicros: lane.budgetMicros,
-        thresholdsReached: [...lane.reached],
+        thresholdsReached: lane.store.budgetStatus(lane.id)?.crossed ?? [],
         buffered: lane.store.len(),
         dropped: lane.store.droppedCount(),
         awaitingSync: lane.store.unsyncedEvents().filter((event) => LLM_EVENTS.has(event.type)).length,
@@ -185,7 +199,12 @@ export async function startRouter(config) {
   return {
     url: `http://${config.host ?? '127.0.0.1'}:${port}`,
     port,
+    server,
     stats,
+    /** Each agent's store, by agent id. */
+    stores() {
+      return new Map([...lanes].map(([id, lane]) => [id, lane.store]))
+    },
     /**
      * The events still in the agents' buffers: LLM events not delivered yet, and the lifecycle and
      * budget events, which Protocol 012 does not carry and which therefore stay.
@@ -211,6 +230,9 @@ export async function startRouter(config) {
 
 function createLane(id, agent, config) {
   const store = new EventStore(config.bufferCapacity ?? 10_000)
+  const budgetMicros = agent.budgetUsd === undefined ? 0 : usdToMicros(agent.budgetUsd)
+  // The store records budget_threshold_reached at 50, 80 and 100 % of it, once each.
+  if (budgetMicros > 0) store.setBudget(id, budgetMicros)
   const sync = config.sync ?? {}
   const syncConfig = new SyncConfig(sync.url ?? '', agent.icToken)
   if (sync.intervalMs !== undefined) syncConfig.withInterval(sync.intervalMs)
@@ -224,8 +246,7 @@ function createLane(id, agent, config) {
     store,
     client: new SyncClient(store, syncConfig),
     handle: undefined,
-    budgetMicros: agent.budgetUsd === undefined ? 0 : usdToMicros(agent.budgetUsd),
-    reached: [],
+    budgetMicros,
   }
 }
 
@@ -250,7 +271,8 @@ function prepareRoute(route) {
   }
 }
 
-/** POSTs the client's body unchanged to the route; resolves with the whole answer. */
+/** POSTs the client's body unchanged to the route; resolves with the whole answer and when its
+ * first and last bytes arrived (`performance.now()`). */
 function forward(route, body, timeoutMs) {
   return new Promise((resolve, reject) => {
     const req = route.request(route.target, {
@@ -261,10 +283,15 @@ function forward(route, body, timeoutMs) {
     const timer = setTimeout(() => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })), timeoutMs)
     req.on('response', (res) => {
       const chunks = []
-      res.on('data', (chunk) => chunks.push(chunk))
+      let firstByteAt
+      res.on('data', (chunk) => {
+        firstByteAt ??= performance.now()
+        chunks.push(chunk)
+      })
       res.on('end', () => {
         clearTimeout(timer)
-        resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) })
+        const endedAt = performance.now()
+        resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks), firstByteAt: firstByteAt ?? endedAt, endedAt })
       })
       res.on('error', (error) => {
         clearTimeout(timer)
@@ -322,6 +349,13 @@ function readBody(req) {
 function sendJson(res, status, body) {
   res.writeHead(status, { 'content-type': 'application/json' })
   res.end(JSON.stringify(body))
+}
+
+/** The 429 an agent gets once it has spent its budget, in its endpoint's error shape. */
+function sendOverBudget(res, format, agentId, budget) {
+  const message = `agent ${agentId} has spent $${microsToUsd(budget.spentMicros)} of its $${microsToUsd(budget.limitMicros)} budget`
+  const error = { type: 'budget_exceeded', message, limit_usd: microsToUsd(budget.limitMicros), spent_usd: microsToUsd(budget.spentMicros) }
+  sendJson(res, 429, format === 'anthropic' ? { type: 'error', error } : { error: { ...error, param: null, code: 'budget_exceeded' } })
 }
 
 /** The router's own errors, in the shape the client's SDK expects for its endpoint. */
