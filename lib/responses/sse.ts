@@ -1,0 +1,189 @@
+// Server-Sent Events framing over raw bytes, for a reader that needs only a few of the events.
+// Events are cut at blank lines whatever the chunking (`\n`, `\r\n` or `\r` line ends, each possibly
+// split between two chunks); only the bytes of the event in progress are kept between chunks.
+//
+// Most chunks of a streamed answer are text deltas that matter to no reader. A chunk in which no
+// needle occurs (nor across its junction with the event in progress) is therefore not framed
+// event by event: one search finds where its last event ends, and only the rest is kept. Other
+// chunks are framed line by line, and only the events holding a needle are handed on. Bytes are
+// never decoded here; an event always ends on an ASCII line end, so it never cuts a UTF-8 character.
+
+const LF = 0x0a
+const CR = 0x0d
+const BLANK_LINE = Buffer.from('\n\n')
+
+/** One event larger than this is dropped (its bytes still pass): it cannot be a usage event. */
+export const MAX_EVENT_BYTES = 4 * 1024 * 1024
+
+/** Which events a reader needs: those holding one of `needles`, or all while `everything()`. */
+export interface Relevance {
+  readonly needles: readonly Buffer[]
+  everything(): boolean
+}
+
+export class SseFramer {
+  readonly #relevance: Relevance
+  readonly #onEvent: (event: Buffer) => void
+  readonly #longestNeedle: number
+  // The event in progress: the chunks it spans, from #firstStart in the first one. They are kept
+  // as they are, not copied: a chunk is not written to once it has been written.
+  readonly #pieces: Buffer[] = []
+  #firstStart = 0
+  #pendingBytes = 0
+  // Whether a needle occurs in the event in progress.
+  #pendingMatters = false
+  #oversized = false
+  // Whether the bytes so far end with a line end (true before any byte), and with a CR in particular.
+  #atLineStart = true
+  #lastWasCR = false
+
+  /** `onEvent` gets each relevant event's lines, line ends included, without the blank line that ended it. */
+  constructor(relevance: Relevance, onEvent: (event: Buffer) => void) {
+    this.#relevance = relevance
+    this.#onEvent = onEvent
+    this.#longestNeedle = Math.max(...relevance.needles.map((needle) => needle.length))
+  }
+
+  push(chunk: Buffer): void {
+    if (chunk.length === 0) return
+    if (this.#irrelevant(chunk)) this.#skim(chunk)
+    else this.#frame(chunk)
+  }
+
+  #irrelevant(chunk: Buffer): boolean {
+    if (this.#pendingMatters || this.#lastWasCR || this.#relevance.everything()) return false
+    // Line ends with CRs are framed line by line: the blank-line search below knows only LF.
+    if (chunk.indexOf(CR) !== -1) return false
+    for (const needle of this.#relevance.needles) if (chunk.indexOf(needle) !== -1) return false
+    return this.#pendingBytes === 0 || !this.#needleAcross(chunk)
+  }
+
+  /** Whether a needle may start in the event in progress and end in `chunk`. */
+  #needleAcross(chunk: Buffer): boolean {
+    const last = this.#pieces[this.#pieces.length - 1]
+    const from = this.#pieces.length === 1 ? this.#firstStart : 0
+    // A short last piece leaves the needle's start in an earlier one: frame this chunk to be sure.
+    if (last.length - from < this.#longestNeedle - 1 && this.#pieces.length > 1) return true
+    for (const needle of this.#relevance.needles) {
+      for (let inTail = Math.min(needle.length - 1, last.length - from); inTail > 0; inTail--) {
+        const inChunk = needle.length - inTail
+        if (inChunk > chunk.length) break
+        let j = 0
+        while (j < inTail && last[last.length - inTail + j] === needle[j]) j++
+        if (j < inTail) continue
+        while (j < needle.length && chunk[j - inTail] === needle[j]) j++
+        if (j === needle.length) return true
+      }
+    }
+    return false
+  }
+
+  /** A chunk no reader needs: only where its last event ends matters. */
+  #skim(chunk: Buffer): void {
+    const last = chunk.lastIndexOf(BLANK_LINE)
+    const nextEvent = last !== -1 ? last + 2 : chunk[0] === LF && this.#atLineStart ? 1 : -1
+    if (nextEvent !== -1) this.#drop()
+    this.#keep(chunk, Math.max(nextEvent, 0))
+    this.#atLineStart = chunk[chunk.length - 1] === LF
+    this.#pendingMatters = false
+  }
+
+  /** A chunk framed line by line. */
+  #frame(chunk: Buffer): void {
+    const length = chunk.length
+    let eventStart = 0
+    // Where the current line began: -1 when it began in an earlier chunk with some bytes.
+    let lineStart = this.#atLineStart ? 0 : -1
+    let nextLF = chunk.indexOf(LF)
+    let nextCR = chunk.indexOf(CR)
+    while (nextLF !== -1 || nextCR !== -1) {
+      let end: number
+      if (nextCR === -1 || (nextLF !== -1 && nextLF < nextCR)) {
+        end = nextLF
+        nextLF = chunk.indexOf(LF, end + 1)
+        // The LF of a CRLF ends nothing: the CR already ended the line.
+        if (end === 0 ? this.#lastWasCR : chunk[end - 1] === CR) {
+          if (eventStart === end) eventStart = end + 1
+          lineStart = end + 1
+          continue
+        }
+      } else {
+        end = nextCR
+        nextCR = chunk.indexOf(CR, end + 1)
+      }
+      if (end === lineStart) {
+        this.#dispatch(chunk, eventStart, end)
+        eventStart = end + 1
+      }
+      lineStart = end + 1
+    }
+    this.#keep(chunk, eventStart)
+    this.#atLineStart = lineStart === length
+    this.#lastWasCR = chunk[length - 1] === CR
+    this.#pendingMatters = this.#pendingBytes > 0 && this.#matters(this.#pending(undefined, 0, 0))
+  }
+
+  #matters(event: Buffer): boolean {
+    return this.#relevance.everything() || this.#relevance.needles.some((needle) => event.indexOf(needle) !== -1)
+  }
+
+  /** The event in progress with `chunk` from `start` to `end` added, as one buffer. */
+  #pending(chunk: Buffer | undefined, start: number, end: number): Buffer {
+    const parts = this.#pieces.map((piece, i) => (i === 0 ? piece.subarray(this.#firstStart) : piece))
+    if (chunk) parts.push(chunk.subarray(start, end))
+    return Buffer.concat(parts, this.#pendingBytes + end - start)
+  }
+
+  #dispatch(chunk: Buffer, start: number, end: number): void {
+    if (this.#oversized) return this.#drop()
+    if (this.#pendingBytes === 0) {
+      if (end > start) this.#handOn(chunk.subarray(start, end))
+      return
+    }
+    const event = this.#pending(chunk, start, end)
+    this.#drop()
+    this.#handOn(event)
+  }
+
+  #handOn(event: Buffer): void {
+    if (this.#matters(event)) this.#onEvent(event)
+  }
+
+  /** Forgets the event in progress: it has ended. */
+  #drop(): void {
+    this.#oversized = false
+    this.#pieces.length = 0
+    this.#pendingBytes = 0
+  }
+
+  /** Keeps the start of the event in progress, from `start` in `chunk`. */
+  #keep(chunk: Buffer, start: number): void {
+    if (this.#oversized || start >= chunk.length) return
+    this.#pendingBytes += chunk.length - start
+    if (this.#pendingBytes > MAX_EVENT_BYTES) {
+      this.#drop()
+      this.#oversized = true
+      return
+    }
+    if (this.#pieces.length === 0) this.#firstStart = start
+    this.#pieces.push(chunk)
+  }
+}
+
+/** An event's name (`''` when it has none) and its `data` lines joined with `\n`. */
+export function parseEvent(bytes: Buffer): { name: string; data: string } {
+  let text = bytes.toString('utf8')
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1)
+  let name = ''
+  let data: string | undefined
+  for (const line of text.split(/\r\n|\r|\n/)) {
+    if (line === '' || line.charCodeAt(0) === 0x3a) continue
+    const colon = line.indexOf(':')
+    const field = colon === -1 ? line : line.slice(0, colon)
+    let value = colon === -1 ? '' : line.slice(colon + 1)
+    if (value.charCodeAt(0) === 0x20) value = value.slice(1)
+    if (field === 'data') data = data === undefined ? value : `${data}\n${value}`
+    else if (field === 'event') name = value
+  }
+  return { name, data: data ?? '' }
+}
