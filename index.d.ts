@@ -28,60 +28,91 @@ export declare class NativeReceiver {
   close(): void
 }
 
+/**
+ * A store as one JavaScript thread holds it. `custom_finalize`: the memory reported to V8 for
+ * it is given back when V8 collects it, and its staging area is let go.
+ */
 export declare class NativeStore {
   constructor(capacity: number)
   static withStreaming(capacity: number, channelSize: number): NativeStore
   static shared(name: string, capacity?: number | undefined | null): NativeStore
   /**
    * Whether both handles reach the same store, so the facade can keep one wrapper (and one
-   * staging buffer) per shared store per thread.
+   * staging area) per shared store per thread.
    */
   sameStore(other: NativeStore): boolean
   static removeShared(name: string): boolean
+  /**
+   * This handle's staging area (`layout::staging`), created on first use: the facade writes
+   * completed requests there and publishes each with one atomic store. The memory belongs to the
+   * store; the returned buffer only views it, and keeps it alive while it is reachable.
+   */
+  stagingArea(): ArrayBuffer
+  /** Records what every thread staged, so that what follows sees it. */
+  drainStaged(): void
+  /**
+   * Takes room in the store's totals for figures about to be staged: 0, or the `record_outcome`
+   * code of the figure that had too little.
+   */
+  reserve(inputTokens: number, outputTokens: number, costMicros: number): number
   /** The receiving end of a streaming store, handed out once. */
   takeReceiver(): NativeReceiver | null
   capacity(): number
-  /**
-   * The hot path. The facade stages completed requests as `STAGED_STRIDE` numbers each (see
-   * `recording::STAGED_STRIDE`) and hands them over in batches, so one N-API call serves many
-   * requests. Returns how many were buffered.
-   */
-  recordCompletedBatch(staged: Float64Array, count: number): number
-  recordEvent(input: EventInput): boolean
+  /** Records the event `row` holds (see `event_from_row`); returns its `record_outcome`. */
+  recordEvent(row: Float64Array, eventId?: string | undefined | null, errorCode?: string | undefined | null, errorMessage?: string | undefined | null): number
   recordRouterStopped(): boolean
   /**
-   * Writes the figures into `out`, the head (see `STATS_HEAD`) then the model, provider and
-   * agent rows, and returns their length. A facade-owned buffer rather than returned arrays:
-   * typed arrays made here would each cost an external allocation and a finalizer. When `out`
-   * is too short, nothing is written and the caller retries with the returned length.
+   * Writes the figures into `out` as `stats_layout` lays them out and returns their length. A
+   * facade-owned buffer rather than returned arrays: typed arrays made here would each cost an
+   * external allocation and a finalizer. When `out` is too short, nothing is written and the
+   * caller retries with the returned length.
    */
   stats(out: Float64Array): number
   len(): number
   droppedCount(): number
   /** The buffered events, oldest first, written into `numbers` and `ids` (see `RowWriter`). */
   snapshotEvents(numbers: Float64Array, ids: Uint8Array): EventRows
+  /**
+   * At most `max` buffered events whose sequence numbers follow `after`, oldest first, written
+   * like `snapshot_events`.
+   */
+  eventsAfter(after: number, max: number, numbers: Float64Array, ids: Uint8Array): EventRows
   /** Like `snapshot_events`, and removes the events, unless the buffers were too small. */
   drainAll(numbers: Float64Array, ids: Uint8Array): EventRows
   /** Returns how many of the ids were buffered; ids that are not UUIDs match nothing. */
   markSynced(eventIds: Array<string>): number
+  /** Removes the events with these sequence numbers; returns how many were buffered. */
+  acknowledge(seqs: Float64Array): number
 }
 
 export declare function costMicros(inputPerMillion: number, outputPerMillion: number, inputTokens: number, outputTokens: number): number
 
-/** An event from `record()`, its names already interned (0 = absent) and figures validated. */
-export interface EventInput {
+/** `layout::event_row`, for the facade. */
+export interface EventRowLayout {
   kind: number
-  eventId?: string
-  timestampMs?: number
+  timestampMs: number
   agent: number
   model: number
   provider: number
   providerId: number
-  a: number
-  b: number
-  c: number
-  errorCode?: string
-  errorMessage?: string
+  inputTokens: number
+  outputTokens: number
+  costMicros: number
+  cacheReadTokens: number
+  cacheWriteTokens: number
+  cacheWrite1hTokens: number
+  reasoningTokens: number
+  durationMs: number
+  timeToFirstTokenMs: number
+  failure: number
+  thresholdPercent: number
+  currentSpendMicros: number
+  budgetMicros: number
+  port: number
+  totalRequests: number
+  totalCostMicros: number
+  seq: number
+  stride: number
 }
 
 /**
@@ -100,6 +131,17 @@ export declare function inferProvider(model: string): string
 /** The symbol id of a name, interning it on first sight. */
 export declare function intern(name: string): number
 
+export declare function layout(): Layout
+
+/** Every layout the facade shares with the core (`layout`), and the orders it numbers by. */
+export interface Layout {
+  staging: StagingLayout
+  eventRow: EventRowLayout
+  stats: StatsLayout
+  eventKinds: Array<string>
+  providers: Array<string>
+}
+
 export declare function parseProvider(name: string): string
 
 export interface PriceInfo {
@@ -114,6 +156,66 @@ export interface PriceInfo {
 export interface ReceiveResult {
   events?: EventRows
   closed: boolean
+}
+
+/** `layout::staging`, for the facade. */
+export interface StagingLayout {
+  head: number
+  tail: number
+  bufferFull: number
+  rowsAt: number
+  rows: number
+  stride: number
+  model: number
+  provider: number
+  agent: number
+  providerId: number
+  inputTokens: number
+  outputTokens: number
+  cacheReadTokens: number
+  cacheWriteTokens: number
+  cacheWrite1hTokens: number
+  reasoningTokens: number
+  costMicros: number
+  timestampMs: number
+  durationMs: number
+  timeToFirstTokenMs: number
+  priced: number
+}
+
+/** `layout::stats`, for the facade: the head's fields, then a row's. */
+export interface StatsLayout {
+  requests: number
+  failed: number
+  inputTokens: number
+  outputTokens: number
+  costMicros: number
+  cacheReadTokens: number
+  cacheWriteTokens: number
+  cacheWrite1hTokens: number
+  reasoningTokens: number
+  unpricedRequests: number
+  overflowedKeys: number
+  modelRows: number
+  providerRows: number
+  agentRows: number
+  unpricedModels: number
+  head: number
+  row: StatsRowLayout
+}
+
+export interface StatsRowLayout {
+  key: number
+  requests: number
+  failed: number
+  inputTokens: number
+  outputTokens: number
+  costMicros: number
+  cacheReadTokens: number
+  cacheWriteTokens: number
+  cacheWrite1hTokens: number
+  reasoningTokens: number
+  stride: number
 }
 
 /** Interned names with ids `fromId..`, so a thread can extend its cache with one call. */

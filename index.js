@@ -841,5 +841,6 @@ module.exports.NativeStore = nativeBinding.NativeStore
 module.exports.costMicros = nativeBinding.costMicros
 module.exports.inferProvider = nativeBinding.inferProvider
 module.exports.intern = nativeBinding.intern
+module.exports.layout = nativeBinding.layout
 module.exports.parseProvider = nativeBinding.parseProvider
 module.exports.symbolNames = nativeBinding.symbolNames

@@ -8,7 +8,7 @@ export { toProtocol012 } from './protocol012.js'
 export { SyncClient, SyncConfig } from './sync/index.js'
 export type { SyncHandle, SyncMetrics } from './sync/index.js'
 export type { Protocol012Request } from './protocol012.js'
-export type { LlmUsage, RecordOptions } from './usage.js'
+export type { CallOutcome, LlmUsage, RecordOptions } from './usage.js'
 export type {
   AnalyticsEvent,
   BudgetThresholdReached,

@@ -95,6 +95,11 @@ export class PricingManager {
     return this.#table.models()
   }
 
+  /** @internal The hot path's per-model cache, without side effects: undefined until priced. */
+  cachedModel(model: unknown): PricedModel | undefined {
+    return typeof model === 'string' ? this.#models[model] : undefined
+  }
+
   /** @internal The hot path's per-model cache; validates the model name on first sight. */
   pricedModel(model: unknown): PricedModel {
     return (typeof model === 'string' ? this.#models[model] : undefined) ?? this.#price(model)

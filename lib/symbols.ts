@@ -9,22 +9,28 @@ const ids: Record<string, number | undefined> = Object.create(null)
 const names: string[] = ['']
 
 /** The cached id of `value`, or undefined; a non-string is never a key (no `toString` runs). */
-function cached(value: unknown): number | undefined {
+export function cachedSymbol(value: unknown): number | undefined {
   return typeof value === 'string' ? ids[value] : undefined
+}
+
+/** The cached id of an optional name (0 when absent), or undefined when it is not cached. */
+export function cachedOptionalSymbol(value: unknown): number | undefined {
+  return value == null ? 0 : cachedSymbol(value)
 }
 
 /** The symbol id of an identifier argument (1 to 256 characters), interning it on first sight. */
 export function symbolFor(argument: string, value: unknown): number {
-  return cached(value) ?? intern(checkIdentifier(argument, value))
+  return cachedSymbol(value) ?? intern(checkIdentifier(argument, value))
 }
 
 /** Like `symbolFor`, with `undefined` and `null` meaning absent (0). */
 export function optionalSymbolFor(argument: string, value: unknown): number {
   if (value == null) return 0
-  return cached(value) ?? intern(checkIdentifier(argument, value))
+  return cachedSymbol(value) ?? intern(checkIdentifier(argument, value))
 }
 
-function intern(name: string): number {
+/** The symbol id of a name already checked with `checkIdentifier`. */
+export function intern(name: string): number {
   const id = native.intern(name)
   ids[name] = id
   return id

@@ -3,10 +3,12 @@
 //! the N-API surface lives in `binding` alone.
 
 pub mod event;
+pub mod layout;
 pub mod pricing;
 pub mod provider;
 pub mod recording;
 pub mod registry;
+pub mod staging;
 pub mod stats;
 pub mod store;
 pub mod stream;
@@ -15,11 +17,12 @@ pub mod symbol;
 #[cfg(feature = "napi")]
 mod binding;
 
-pub use event::{current_time_ms, Event, EventId, FailureDetail, Payload};
+pub use event::{current_time_ms, Event, EventId, FailureDetail, Payload, Timing, Usage};
 pub use pricing::{ModelPrice, PricingError, PricingManager, PricingTable};
 pub use provider::{infer_provider, Provider};
 pub use recording::CompletedRequest;
-pub use stats::{micros_to_usd, ComputedStats, ModelStats};
+pub use staging::StagingArea;
+pub use stats::{micros_to_usd, ComputedStats, Exhausted, ModelStats, MAX_FIGURE};
 pub use store::{Buffered, EventStore};
 pub use stream::{EventReceiver, Received};
 pub use symbol::Symbol;

@@ -6,7 +6,7 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 
 use iron_runtime_analytics::registry::{self, CapacityMismatch};
-use iron_runtime_analytics::{CompletedRequest, EventStore, Provider, Symbol};
+use iron_runtime_analytics::{CompletedRequest, EventStore, Provider, Symbol, Timing, Usage};
 
 fn completed() -> CompletedRequest {
   CompletedRequest {
@@ -14,9 +14,10 @@ fn completed() -> CompletedRequest {
     provider: Provider::OpenAI,
     agent: None,
     provider_id: None,
-    input_tokens: 10,
-    output_tokens: 5,
+    usage: Usage::new(10, 5),
     cost_micros: 100,
+    timing: Timing::default(),
+    priced: true,
   }
 }
 
@@ -49,21 +50,21 @@ fn every_thread_asking_for_a_name_gets_the_same_store() {
   let stores = together(THREADS, |_| {
     let store = registry::shared("registry-every-thread", None).unwrap();
     for _ in 0..RECORDS {
-      store.record_completed(completed());
+      store.record_completed(completed()).unwrap();
     }
     store
   });
   assert!(stores.iter().all(|store| Arc::ptr_eq(store, &stores[0])));
   let store = registry::shared("registry-every-thread", None).unwrap();
   assert!(Arc::ptr_eq(&store, &stores[0]));
-  assert_eq!(store.stats().total_requests, THREADS as u64 * RECORDS);
+  assert_eq!(store.stats().totals.request_count, THREADS as u64 * RECORDS);
   assert_eq!(
-    store.stats().total_cost_micros,
+    store.stats().totals.cost_micros,
     THREADS as u64 * RECORDS * 100
   );
   let other = registry::shared("registry-every-thread-other", None).unwrap();
   assert!(!Arc::ptr_eq(&store, &other));
-  assert_eq!(other.stats().total_requests, 0);
+  assert_eq!(other.stats().totals.request_count, 0);
 }
 
 #[test]
@@ -114,7 +115,7 @@ fn removing_a_name_leaves_holders_recording_and_loses_no_count() {
     for round in 0..ROUNDS {
       let store = registry::shared("registry-churn", Some(1_000)).unwrap();
       for _ in 0..RECORDS {
-        store.record_completed(completed());
+        store.record_completed(completed()).unwrap();
       }
       stores.entry(Arc::as_ptr(&store) as usize).or_insert(store);
       if (round + index) % 17 == 0 {
@@ -133,7 +134,7 @@ fn removing_a_name_leaves_holders_recording_and_loses_no_count() {
   );
   let total: u64 = distinct
     .values()
-    .map(|store| store.stats().total_requests)
+    .map(|store| store.stats().totals.request_count)
     .sum();
   assert_eq!(total, (THREADS * ROUNDS) as u64 * RECORDS);
 }
@@ -141,12 +142,12 @@ fn removing_a_name_leaves_holders_recording_and_loses_no_count() {
 #[test]
 fn a_removed_name_starts_a_fresh_store_while_the_old_one_lives_on() {
   let old = registry::shared("registry-fresh", Some(5)).unwrap();
-  old.record_completed(completed());
+  old.record_completed(completed()).unwrap();
   assert!(registry::remove("registry-fresh"));
   let holder = {
     let old = old.clone();
     thread::spawn(move || {
-      old.record_completed(completed());
+      old.record_completed(completed()).unwrap();
       old.len()
     })
   };
