@@ -1,4 +1,5 @@
 import { Transform } from 'node:stream'
+import { type Transformer, TransformStream } from 'node:stream/web'
 import { type ApiFormat, checkFormat } from './formats.js'
 import type { CallOutcome } from './outcome.js'
 import { UsageTap } from './tap.js'
