@@ -4,7 +4,11 @@
 //   node examples/router/router.mjs --config examples/router/config.example.json
 //
 // Clients call it as they would call the provider: POST /v1/chat/completions (OpenAI format) or
-// POST /v1/messages (Anthropic format), with an `x-agent-id` header naming a configured agent.
+// POST /v1/messages (Anthropic format), with an `x-agent-id` header naming a configured agent,
+// streamed (`"stream": true`) or not. Every answer is recorded from the usage the provider reports:
+// whole answers with usageFromResponse, streams through a usage tap as their bytes pass, with
+// store.recordOutcome either way; a failure (an error status, an error event mid-stream, a cut
+// connection, a client that goes away) becomes a failed event with its code.
 // The model picks the route: gpt-*, o1-*, o3-*, chatgpt-* go to the `openai` route, claude-* to
 // the `anthropic` route, anything else to the `unknown` route (a self-hosted OpenAI-compatible
 // server, say). GET /stats answers the live figures as JSON.
@@ -15,11 +19,28 @@ import { readFileSync } from 'node:fs'
 import http from 'node:http'
 import https from 'node:https'
 import { join } from 'node:path'
+import { pipeline } from 'node:stream'
 import { pathToFileURL } from 'node:url'
-import { EventStore, PricingManager, SyncClient, SyncConfig, inferProvider, microsToUsd, usdToMicros } from 'iron-runtime-analytics'
+import {
+  EventStore,
+  PricingManager,
+  SyncClient,
+  SyncConfig,
+  errorFromResponse,
+  inferProvider,
+  microsToUsd,
+  usageFromResponse,
+  usageTapTransform,
+  usdToMicros,
+  withStreamUsage,
+} from 'iron-runtime-analytics'
 
 const FORMAT_PATHS = { openai: '/v1/chat/completions', anthropic: '/v1/messages' }
 const PATH_FORMATS = { '/v1/chat/completions': 'openai', '/v1/messages': 'anthropic' }
+// The wire format of each route, as the package's response readers name it.
+const API_FORMATS = { openai: 'openai-chat', anthropic: 'anthropic' }
+// Recorded for a stream whose client went away before its final usage came.
+const CLIENT_CLOSED = 'client_closed'
 const AGENT_HEADER = 'x-agent-id'
 const BUDGET_THRESHOLDS = [50, 80, 100]
 const MAX_BODY_BYTES = 10 * 1024 * 1024
@@ -59,12 +80,16 @@ export async function startRouter(config) {
   const lanes = new Map(Object.entries(config.agents ?? {}).map(([id, agent]) => [id, createLane(id, agent, config)]))
   const upstreamTimeoutMs = config.upstreamTimeoutMs ?? 120_000
   const startedAt = Date.now()
+  // Requests being handled: close() waits for each to be recorded.
+  const inFlight = new Set()
 
   const server = http.createServer((req, res) => {
-    handle(req, res).catch((error) => {
+    const handling = handle(req, res).catch((error) => {
       if (!res.headersSent) sendError(res, 'openai', 500, `router error: ${error.message}`)
       else res.destroy()
     })
+    inFlight.add(handling)
+    handling.finally(() => inFlight.delete(handling))
   })
 
   async function handle(req, res) {
@@ -83,37 +108,72 @@ export async function startRouter(config) {
     if (typeof model !== 'string' || model.length === 0 || model.length > MAX_MODEL_LENGTH) {
       return sendError(res, format, 400, `the body must be a JSON object whose model is a string of 1 to ${MAX_MODEL_LENGTH} characters`)
     }
-    // A streamed answer carries its usage in its last events, which this router does not parse.
-    if (request.stream === true) return sendError(res, format, 400, 'streaming is not supported by this router')
     const provider = inferProvider(model)
     const route = routes[provider]
     if (route === undefined) return sendError(res, format, 404, `no route for model ${model} (provider ${provider})`)
     if (route.format !== format) return sendError(res, format, 400, `model ${model} is served at POST ${FORMAT_PATHS[route.format]}`)
 
+    const apiFormat = API_FORMATS[route.format]
+    const streamed = request.stream === true
+    const started = Date.now()
+    // The outcome's model is the one the provider billed; the requested one stands in when it names none.
+    const record = (outcome) => {
+      lane.store.recordOutcome(pricing, outcome, { agentId: lane.id, providerId: route.providerId, model, durationMs: Date.now() - started })
+      if (outcome.complete) checkBudget(lane)
+    }
+    const failed = (errorCode, errorMessage) => ({ complete: false, error: { errorCode, errorMessage } })
+
+    // A streamed OpenAI answer reports its usage only when asked to: the router always asks.
+    const upstreamBody = streamed ? Buffer.from(JSON.stringify(withStreamUsage(apiFormat, request))) : body
     let answer
     try {
-      answer = await forward(route, body, upstreamTimeoutMs)
+      answer = await send(route, upstreamBody, upstreamTimeoutMs)
     } catch (error) {
       const status = error.code === 'ETIMEDOUT' ? 504 : 502
       const message = `upstream ${route.providerId} unreachable: ${error.code ?? error.message}`
-      lane.store.recordLlmFailed(model, lane.id, route.providerId, String(status), message)
+      record(failed(String(status), message))
       return sendError(res, format, status, message)
     }
+    const ok = answer.statusCode >= 200 && answer.statusCode < 300
+    if (ok && streamed) return relay(answer, res, apiFormat, record)
 
-    const reply = parseJson(answer.body)
-    if (answer.status >= 200 && answer.status < 300) {
-      const [inputTokens, outputTokens] = tokensOf(route.format, reply?.usage)
-      lane.store.recordLlmCompleted(pricing, model, inputTokens, outputTokens, lane.id, route.providerId)
-      checkBudget(lane)
+    let reply
+    try {
+      reply = await readAll(answer)
+    } catch (error) {
+      const message = `upstream ${route.providerId} broke off its answer: ${error.code ?? error.message}`
+      record(failed('502', message))
+      return sendError(res, format, 502, message)
+    }
+    if (ok) {
+      const read = usageFromResponse(apiFormat, reply)
+      record(read ? { complete: true, ...read } : failed('usage_unreadable', 'the answer carried no usage the router could read'))
     } else {
-      const message = typeof reply?.error?.message === 'string' ? reply.error.message : `HTTP ${answer.status}`
-      lane.store.recordLlmFailed(model, lane.id, route.providerId, String(answer.status), message)
+      record({ complete: false, error: errorFromResponse(apiFormat, answer.statusCode, reply) })
     }
     // The client gets the provider's answer as it came, Retry-After included.
     const headers = { 'content-type': answer.headers['content-type'] ?? 'application/json' }
     if (answer.headers['retry-after'] !== undefined) headers['retry-after'] = answer.headers['retry-after']
-    res.writeHead(answer.status, headers)
-    res.end(answer.body)
+    res.writeHead(answer.statusCode, headers)
+    res.end(reply)
+  }
+
+  /**
+   * Streams the upstream's events to the client through a usage tap, byte for byte, and records
+   * the outcome once the stream has ended or broken. `pipeline` destroys every stream when one
+   * fails: a client that goes away cancels the upstream request, and an upstream that breaks
+   * cuts the client's stream, so the client sees the failure too.
+   */
+  async function relay(answer, res, apiFormat, record) {
+    const { transform, outcome } = usageTapTransform(apiFormat)
+    let upstreamBroke = false
+    let clientGone = false
+    answer.once('error', () => (upstreamBroke = true))
+    res.once('close', () => (clientGone = !res.writableFinished && !upstreamBroke))
+    res.writeHead(answer.statusCode, { 'content-type': answer.headers['content-type'] ?? 'text/event-stream', 'cache-control': 'no-cache' })
+    pipeline(answer, transform, res, () => {})
+    const result = await outcome
+    record(clientGone && !result.complete ? { ...result, error: { errorCode: CLIENT_CLOSED, errorMessage: 'the client closed the connection mid-stream' } } : result)
   }
 
   /** Records each budget threshold the agent's spend has reached, once per threshold. */
@@ -200,6 +260,7 @@ export async function startRouter(config) {
     close() {
       closing ??= (async () => {
         await new Promise((resolve) => server.close(resolve))
+        await Promise.all(inFlight)
         for (const lane of lanes.values()) lane.store.recordRouterStopped()
         await Promise.all([...lanes.values()].map((lane) => lane.handle.stop()))
         for (const route of Object.values(routes)) route.agent.destroy()
@@ -233,7 +294,7 @@ function prepareRoute(route) {
   const target = new URL(route.url)
   const secure = target.protocol === 'https:'
   const key = route.apiKeyEnv ? process.env[route.apiKeyEnv] : undefined
-  const headers = { 'content-type': 'application/json', accept: 'application/json' }
+  const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' }
   if (route.format === 'anthropic') {
     headers['anthropic-version'] = '2023-06-01'
     if (key) headers['x-api-key'] = key
@@ -250,8 +311,11 @@ function prepareRoute(route) {
   }
 }
 
-/** POSTs the client's body unchanged to the route; resolves with the whole answer. */
-function forward(route, body, timeoutMs) {
+/**
+ * POSTs `body` to the route; resolves with the upstream's answer once its headers have come. The
+ * timeout covers the whole exchange, a stream's last byte included.
+ */
+function send(route, body, timeoutMs) {
   return new Promise((resolve, reject) => {
     const req = route.request(route.target, {
       method: 'POST',
@@ -259,32 +323,21 @@ function forward(route, body, timeoutMs) {
       headers: { ...route.headers, 'content-length': body.length },
     })
     const timer = setTimeout(() => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })), timeoutMs)
-    req.on('response', (res) => {
-      const chunks = []
-      res.on('data', (chunk) => chunks.push(chunk))
-      res.on('end', () => {
-        clearTimeout(timer)
-        resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) })
-      })
-      res.on('error', (error) => {
-        clearTimeout(timer)
-        reject(error)
-      })
-    })
-    req.on('error', (error) => {
-      clearTimeout(timer)
-      reject(error)
-    })
+    req.once('close', () => clearTimeout(timer))
+    req.on('response', resolve)
+    req.on('error', reject)
     req.end(body)
   })
 }
 
-/** Input and output tokens from a provider's usage block; a missing figure counts as 0. */
-function tokensOf(format, usage) {
-  const count = (value) => (Number.isSafeInteger(value) && value >= 0 ? value : 0)
-  return format === 'anthropic'
-    ? [count(usage?.input_tokens), count(usage?.output_tokens)]
-    : [count(usage?.prompt_tokens), count(usage?.completion_tokens)]
+/** The whole body of an answer. */
+function readAll(answer) {
+  return new Promise((resolve, reject) => {
+    const chunks = []
+    answer.on('data', (chunk) => chunks.push(chunk))
+    answer.on('end', () => resolve(Buffer.concat(chunks)))
+    answer.on('error', reject)
+  })
 }
 
 function parseJson(buffer) {
