@@ -1,6 +1,6 @@
 import { Transform } from 'node:stream'
 import { type Transformer, TransformStream } from 'node:stream/web'
-import { type ApiFormat, checkFormat } from './formats.js'
+import type { ApiFormat } from './formats.js'
 import type { CallOutcome } from './outcome.js'
 import { UsageTap } from './tap.js'
 
@@ -10,7 +10,7 @@ import { UsageTap } from './tap.js'
  * aborted (complete: false unless the final usage had come); it never rejects.
  */
 export function usageTapStream(format: ApiFormat): { stream: TransformStream<Uint8Array, Uint8Array>; outcome: Promise<CallOutcome> } {
-  const tap = new UsageTap(checkFormat('format', format))
+  const tap = new UsageTap(format)
   let settle!: (outcome: CallOutcome) => void
   const outcome = new Promise<CallOutcome>((resolve) => (settle = resolve))
   // `cancel` runs when the readable side is cancelled or the writable side aborted (the Streams
@@ -42,7 +42,7 @@ export function usageTapStream(format: ApiFormat): { stream: TransformStream<Uin
  * final usage had come. It never rejects.
  */
 export function usageTapTransform(format: ApiFormat): { transform: Transform; outcome: Promise<CallOutcome> } {
-  const tap = new UsageTap(checkFormat('format', format))
+  const tap = new UsageTap(format)
   let settle!: (outcome: CallOutcome) => void
   const outcome = new Promise<CallOutcome>((resolve) => (settle = resolve))
   const transform = new Transform({
