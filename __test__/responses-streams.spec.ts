@@ -90,6 +90,24 @@ describe('usageTapTransform', () => {
     await expect(late.outcome).resolves.toEqual(STREAMS[0].outcome)
   })
 
+  it('a source piped with .pipe() that breaks: the outcome settles though pipe() leaves the transform open', async () => {
+    const bytes = Buffer.from(fixture('anthropic-stream.sse'))
+    const upstream = new PassThrough()
+    const { transform, outcome } = usageTapTransform('anthropic')
+    upstream.pipe(transform).resume()
+    upstream.write(bytes.subarray(0, bytes.length - 200))
+    const failed = new Promise((resolve) => upstream.once('error', resolve))
+    upstream.destroy(new Error('socket hang up'))
+    await failed
+    await expect(outcome).resolves.toEqual({
+      complete: false,
+      model: 'claude-opus-4-1-20250805',
+      error: { errorCode: 'stream_incomplete', errorMessage: 'the stream was cut before its final usage: socket hang up' },
+    })
+    expect(transform.destroyed).toBe(false)
+    transform.destroy()
+  })
+
   it('refuses an unknown format', () => {
     expect(() => usageTapTransform('vertex' as never)).toThrow(new RangeError('format must be one of openai-chat, openai-responses, anthropic, gemini, got "vertex"'))
   })

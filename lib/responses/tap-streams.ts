@@ -1,4 +1,4 @@
-import { Transform } from 'node:stream'
+import { type Readable, Transform } from 'node:stream'
 import { type Transformer, TransformStream } from 'node:stream/web'
 import type { ApiFormat } from './formats.js'
 import type { CallOutcome } from './outcome.js'
@@ -61,5 +61,12 @@ export function usageTapTransform(format: ApiFormat): { transform: Transform; ou
   })
   // After flush the outcome is settled already; before it, the stream was destroyed.
   transform.once('close', () => settle(tap.abort(transform.errored ?? 'the stream was destroyed before it ended')))
+  // `source.pipe(transform)` neither ends nor destroys the transform when the source breaks:
+  // the outcome settles anyway, and the transform is left to its owner.
+  transform.on('pipe', (source: Readable) => {
+    source.once('close', () => {
+      if (!source.readableEnded) settle(tap.abort(source.errored ?? 'the source closed before it ended'))
+    })
+  })
   return { transform, outcome }
 }
