@@ -337,11 +337,13 @@ function report({ driven, stats, buffered, stopMs, storedErrors, injected }) {
   print(`Router stopped in ${fmt(Math.round(stopMs))} ms: requests drained, router_stopped recorded, every SyncClient flushed.`)
   print('')
 
-  const totalRow = (label, figures) => [label, '', '', fmt(figures.requests), fmt(figures.inputTokens), fmt(figures.outputTokens), usd(figures.costMicros)]
+  const totalRow = (label, figures) => [
+    label, '', '', fmt(figures.requests), fmt(figures.inputTokens), fmt(figures.cacheReadTokens), fmt(figures.cacheWriteTokens), fmt(figures.outputTokens), usd(figures.costMicros),
+  ]
   const completed = { ...stats.totals, requests: stats.totals.requests - stats.totals.failed }
-  print('By model (completed requests; a failed request has no tokens and no cost)')
+  print('By model (completed requests; a failed request has no tokens and no cost; cache reads and writes are part of the input)')
   table(
-    ['model', 'provider', 'price in / out per 1M', 'requests', 'input tokens', 'output tokens', 'cost USD'],
+    ['model', 'provider', 'price in / out per 1M', 'requests', 'input tokens', 'cache read', 'cache write', 'output tokens', 'cost USD'],
     [
       ...sortByCost(stats.byModel).map(([model, figures]) => {
         const price = pricing.get(model)
@@ -349,7 +351,8 @@ function report({ driven, stats, buffered, stopMs, storedErrors, injected }) {
           model,
           inferProvider(model),
           price ? `$${(price.inputCostPerToken * 1e6).toFixed(2)} / $${(price.outputCostPerToken * 1e6).toFixed(2)}` : 'not in the table: $0',
-          fmt(figures.requests), fmt(figures.inputTokens), fmt(figures.outputTokens), usd(figures.costMicros),
+          fmt(figures.requests), fmt(figures.inputTokens), fmt(figures.cacheReadTokens), fmt(figures.cacheWriteTokens), fmt(figures.outputTokens),
+          usd(figures.costMicros),
         ]
       }),
       totalRow('total', completed),

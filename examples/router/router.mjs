@@ -190,7 +190,7 @@ export async function startRouter(config) {
 
   /** The figures of every agent's store, added up, and each agent's own. */
   function stats() {
-    const totals = { requests: 0, failed: 0, inputTokens: 0, outputTokens: 0, costMicros: 0 }
+    const totals = { requests: 0, failed: 0, inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, costMicros: 0 }
     // No prototype: any model or agent name, even __proto__, is a plain key.
     const byModel = Object.create(null)
     const byProvider = Object.create(null)
@@ -201,6 +201,8 @@ export async function startRouter(config) {
       totals.failed += figures.failedRequests
       totals.inputTokens += figures.totalInputTokens
       totals.outputTokens += figures.totalOutputTokens
+      totals.cacheReadTokens += figures.totalCacheReadTokens
+      totals.cacheWriteTokens += figures.totalCacheWriteTokens + figures.totalCacheWrite1hTokens
       totals.costMicros += figures.totalCostMicros
       addInto(byModel, figures.byModel)
       addInto(byProvider, figures.byProvider)
@@ -350,10 +352,13 @@ function parseJson(buffer) {
 
 function addInto(target, figures) {
   for (const [key, row] of Object.entries(figures)) {
-    const sum = (target[key] ??= { requests: 0, inputTokens: 0, outputTokens: 0, costMicros: 0 })
+    const sum = (target[key] ??= { requests: 0, inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, costMicros: 0 })
     sum.requests += row.requestCount
     sum.inputTokens += row.inputTokens
     sum.outputTokens += row.outputTokens
+    // Of the input tokens: read from and written to the prompt cache (either TTL).
+    sum.cacheReadTokens += row.cacheReadTokens
+    sum.cacheWriteTokens += row.cacheWriteTokens + row.cacheWrite1hTokens
     sum.costMicros += row.costMicros
   }
 }
