@@ -133,11 +133,11 @@ export const tapSuite = {
           if (round >= options.warmupRounds) contender.samples.push(elapsed)
         }
       }
+      // No ratio column: the report's names it "vs pure JS"; the target and the note give it.
       const [base, tap] = contenders.map((c) => ({ name: c.name, ...median(c.samples) }))
-      tap.ratio = tap.median / base.median
       rows.push(base, tap)
       // The target is a throughput of at least 0.5x, which is a time of at most 2x the bare Transform's.
-      targets.push(target(`usage tap, ${format}: time vs a bare Transform (throughput >= 0.5x)`, tap.ratio, 2, 'x'))
+      targets.push(target(`usage tap, ${format}: time vs a bare Transform (throughput >= 0.5x)`, tap.median / base.median, 2, 'x'))
       notes.push(
         `${format}: ${(bytes / 1024 / 1024).toFixed(2)} MiB in ${chunks.length} chunks; throughput ${(base.median / tap.median).toFixed(2)}x the bare Transform's ` +
           `(${((bytes / tap.median) * 1e3).toFixed(0)} vs ${((bytes / base.median) * 1e3).toFixed(0)} MB/s); outcome ${JSON.stringify(outcome)}`,

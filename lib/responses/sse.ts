@@ -5,19 +5,20 @@
 // Most chunks of a streamed answer are text deltas that matter to no reader. A chunk in which no
 // needle occurs (nor across its junction with the event in progress) is therefore not framed
 // event by event: one search finds where its last event ends, and only the rest is kept. Other
-// chunks are framed line by line, and only the events holding a needle are handed on. Bytes are
-// never decoded here; an event always ends on an ASCII line end, so it never cuts a UTF-8 character.
+// chunks are framed line by line, and only the events holding a needle are handed on. The searches
+// run on a latin1 string of the chunk, one byte per character, because a string search costs far
+// less than a Buffer one; text is decoded only for the events handed on, and an event always ends
+// on an ASCII line end, so it never cuts a UTF-8 character.
 
 const LF = 0x0a
 const CR = 0x0d
-const BLANK_LINE = Buffer.from('\n\n')
 
 /** One event larger than this is dropped (its bytes still pass): it cannot be a usage event. */
 export const MAX_EVENT_BYTES = 4 * 1024 * 1024
 
-/** Which events a reader needs: those holding one of `needles`, or all while `everything()`. */
+/** Which events a reader needs: those holding one of `needles` (ASCII), or all while `everything()`. */
 export interface Relevance {
-  readonly needles: readonly Buffer[]
+  readonly needles: readonly string[]
   everything(): boolean
 }
 
@@ -25,6 +26,8 @@ export class SseFramer {
   readonly #relevance: Relevance
   readonly #onEvent: (event: Buffer) => void
   readonly #longestNeedle: number
+  // 1 for each byte a needle starts with.
+  readonly #firstBytes = new Uint8Array(256)
   // The event in progress: the chunks it spans, from #firstStart in the first one. They are kept
   // as they are, not copied: a chunk is not written to once it has been written.
   readonly #pieces: Buffer[] = []
@@ -42,20 +45,22 @@ export class SseFramer {
     this.#relevance = relevance
     this.#onEvent = onEvent
     this.#longestNeedle = Math.max(...relevance.needles.map((needle) => needle.length))
+    for (const needle of relevance.needles) this.#firstBytes[needle.charCodeAt(0)] = 1
   }
 
   push(chunk: Buffer): void {
     if (chunk.length === 0) return
-    if (this.#irrelevant(chunk)) this.#skim(chunk)
-    else this.#frame(chunk)
+    if (this.#pendingMatters || this.#lastWasCR || this.#relevance.everything()) return this.#frame(chunk)
+    const text = chunk.toString('latin1')
+    // Line ends with CRs are framed line by line: the blank-line search in #skim knows only LF.
+    if (text.indexOf('\r') !== -1 || this.#holdsNeedle(text)) return this.#frame(chunk)
+    if (this.#pendingBytes > 0 && this.#needleAcross(chunk)) return this.#frame(chunk)
+    this.#skim(chunk, text)
   }
 
-  #irrelevant(chunk: Buffer): boolean {
-    if (this.#pendingMatters || this.#lastWasCR || this.#relevance.everything()) return false
-    // Line ends with CRs are framed line by line: the blank-line search below knows only LF.
-    if (chunk.indexOf(CR) !== -1) return false
-    for (const needle of this.#relevance.needles) if (chunk.indexOf(needle) !== -1) return false
-    return this.#pendingBytes === 0 || !this.#needleAcross(chunk)
+  #holdsNeedle(text: string): boolean {
+    for (const needle of this.#relevance.needles) if (text.indexOf(needle) !== -1) return true
+    return false
   }
 
   /** Whether a needle may start in the event in progress and end in `chunk`. */
@@ -64,23 +69,21 @@ export class SseFramer {
     const from = this.#pieces.length === 1 ? this.#firstStart : 0
     // A short last piece leaves the needle's start in an earlier one: frame this chunk to be sure.
     if (last.length - from < this.#longestNeedle - 1 && this.#pieces.length > 1) return true
-    for (const needle of this.#relevance.needles) {
-      for (let inTail = Math.min(needle.length - 1, last.length - from); inTail > 0; inTail--) {
-        const inChunk = needle.length - inTail
-        if (inChunk > chunk.length) break
+    for (let at = Math.max(from, last.length - this.#longestNeedle + 1); at < last.length; at++) {
+      if (this.#firstBytes[last[at]] === 0) continue
+      for (const needle of this.#relevance.needles) {
+        if (needle.length <= last.length - at || needle.length - (last.length - at) > chunk.length) continue
         let j = 0
-        while (j < inTail && last[last.length - inTail + j] === needle[j]) j++
-        if (j < inTail) continue
-        while (j < needle.length && chunk[j - inTail] === needle[j]) j++
+        while (j < needle.length && (at + j < last.length ? last[at + j] : chunk[at + j - last.length]) === needle.charCodeAt(j)) j++
         if (j === needle.length) return true
       }
     }
     return false
   }
 
-  /** A chunk no reader needs: only where its last event ends matters. */
-  #skim(chunk: Buffer): void {
-    const last = chunk.lastIndexOf(BLANK_LINE)
+  /** A chunk no reader needs (`text` is its latin1 string): only where its last event ends matters. */
+  #skim(chunk: Buffer, text: string): void {
+    const last = text.lastIndexOf('\n\n')
     const nextEvent = last !== -1 ? last + 2 : chunk[0] === LF && this.#atLineStart ? 1 : -1
     if (nextEvent !== -1) this.#drop()
     this.#keep(chunk, Math.max(nextEvent, 0))

@@ -12,17 +12,13 @@ import type { Relevance } from './sse.js'
 
 const STREAM_ERROR = 'stream_error'
 
-function needle(text: string): Buffer {
-  return Buffer.from(text, 'latin1')
-}
-
 // Needles start with a byte that is rare in JSON deltas: a search jumps from one occurrence of its
 // first byte to the next, and `"` or `e` would stop it every few bytes. Every format's error object
 // has a `"message"` key, and no text delta can hold `message"` but at the very end of its text.
-const ERROR = needle('message"')
+const ERROR = 'message"'
 
 abstract class StreamReader implements Relevance {
-  abstract readonly needles: readonly Buffer[]
+  abstract readonly needles: readonly string[]
   protected model: string | undefined
   protected usage: LlmUsage | undefined
   protected error: CallError | undefined
@@ -60,7 +56,7 @@ abstract class StreamReader implements Relevance {
 }
 
 // Every chunk but the last has `"usage":null`; the last has an object with `prompt_tokens`.
-const CHAT_NEEDLES = [needle('mpt_tokens'), ERROR]
+const CHAT_NEEDLES = ['mpt_tokens', ERROR]
 
 /** Chat Completions: the last chunk carries `usage` when `stream_options.include_usage` was set. */
 class OpenAiChatReader extends StreamReader {
@@ -86,7 +82,7 @@ class OpenAiChatReader extends StreamReader {
   }
 }
 
-const RESPONSES_NEEDLES = [needle('response.completed'), needle('response.incomplete'), needle('response.failed'), ERROR]
+const RESPONSES_NEEDLES = ['response.completed', 'response.incomplete', 'response.failed', ERROR]
 
 /** Responses API: the terminal `response.completed`, `response.incomplete` or `response.failed` event. */
 class OpenAiResponsesReader extends StreamReader {
@@ -119,7 +115,7 @@ class OpenAiResponsesReader extends StreamReader {
 
 // One search finds message_start, message_delta and an error's `"message"` (and message_stop,
 // read for nothing).
-const ANTHROPIC_NEEDLES = [needle('message')]
+const ANTHROPIC_NEEDLES = ['message']
 
 /** Messages API: `message_start` has the input side, each `message_delta` the cumulative totals. */
 class AnthropicReader extends StreamReader {
@@ -150,7 +146,7 @@ class AnthropicReader extends StreamReader {
   }
 }
 
-const GEMINI_NEEDLES = [needle('usageMetadata'), needle('finishReason'), needle('blockReason'), ERROR]
+const GEMINI_NEEDLES = ['usageMetadata', 'finishReason', 'blockReason', ERROR]
 
 /**
  * Gemini (`streamGenerateContent?alt=sse`): chunks carry running `usageMetadata`, the last one the
