@@ -32,6 +32,7 @@ export class UsageTap {
     })
   }
 
+  /** Reads one chunk. The tap may keep a view of it until its event ends: do not reuse its memory. */
   write(chunk: Uint8Array | string): void {
     if (this.#outcome) throw new Error('UsageTap: write after the tap has ended')
     if (typeof chunk === 'string') this.#framer.push(Buffer.from(chunk, 'utf8'))
