@@ -12,6 +12,9 @@
 
 const LF = 0x0a
 const CR = 0x0d
+const BLANK_LINE = Buffer.from('\n\n')
+// #firstStart of a skimmed chunk: its event starts after its last blank line, found only if needed.
+const AFTER_LAST_BLANK_LINE = -1
 
 /** One event larger than this is dropped (its bytes still pass): it cannot be a usage event. */
 export const MAX_EVENT_BYTES = 4 * 1024 * 1024
@@ -32,6 +35,7 @@ export class SseFramer {
   // as they are, not copied: a chunk is not written to once it has been written.
   readonly #pieces: Buffer[] = []
   #firstStart = 0
+  // The bytes of the event in progress; while #firstStart is AFTER_LAST_BLANK_LINE, at most this.
   #pendingBytes = 0
   // Whether a needle occurs in the event in progress.
   #pendingMatters = false
@@ -66,7 +70,7 @@ export class SseFramer {
   /** Whether a needle may start in the event in progress and end in `chunk`. */
   #needleAcross(chunk: Buffer): boolean {
     const last = this.#pieces[this.#pieces.length - 1]
-    const from = this.#pieces.length === 1 ? this.#firstStart : 0
+    const from = this.#pieces.length === 1 ? Math.max(this.#firstStart, 0) : 0
     // A short last piece leaves the needle's start in an earlier one: frame this chunk to be sure.
     if (last.length - from < this.#longestNeedle - 1 && this.#pieces.length > 1) return true
     for (let at = Math.max(from, last.length - this.#longestNeedle + 1); at < last.length; at++) {
@@ -81,18 +85,45 @@ export class SseFramer {
     return false
   }
 
-  /** A chunk no reader needs (`text` is its latin1 string): only where its last event ends matters. */
+  /**
+   * A chunk no reader needs (`text` is its latin1 string): only whether an event ends in it
+   * matters. Where the last one ends is looked for only if the event after it turns out to matter.
+   */
   #skim(chunk: Buffer, text: string): void {
-    const last = text.lastIndexOf('\n\n')
-    const nextEvent = last !== -1 ? last + 2 : chunk[0] === LF && this.#atLineStart ? 1 : -1
-    if (nextEvent !== -1) this.#drop()
-    this.#keep(chunk, Math.max(nextEvent, 0))
+    if (text.indexOf('\n\n') !== -1 || (chunk[0] === LF && this.#atLineStart)) {
+      if (this.#pieces.length === 1) {
+        // The usual case, a new event in progress after one that was in one chunk: no array to resize.
+        this.#pieces[0] = chunk
+        this.#firstStart = AFTER_LAST_BLANK_LINE
+        this.#pendingBytes = chunk.length
+        this.#oversized = false
+      } else {
+        this.#drop()
+        this.#keep(chunk, AFTER_LAST_BLANK_LINE)
+      }
+    } else {
+      this.#keep(chunk, 0)
+    }
     this.#atLineStart = chunk[chunk.length - 1] === LF
     this.#pendingMatters = false
   }
 
+  /** Finds where the event in progress starts in a skimmed chunk. */
+  #findFirstStart(): void {
+    if (this.#firstStart !== AFTER_LAST_BLANK_LINE) return
+    const first = this.#pieces[0]
+    const last = first.lastIndexOf(BLANK_LINE)
+    // No blank line inside: the chunk's first byte was one, after a line end in the chunk before.
+    this.#firstStart = last !== -1 ? last + 2 : 1
+    this.#pendingBytes -= this.#firstStart
+    if (this.#firstStart < first.length) return
+    this.#pieces.shift()
+    this.#firstStart = 0
+  }
+
   /** A chunk framed line by line. */
   #frame(chunk: Buffer): void {
+    this.#findFirstStart()
     const length = chunk.length
     let eventStart = 0
     // Where the current line began: -1 when it began in an earlier chunk with some bytes.
@@ -159,10 +190,10 @@ export class SseFramer {
     this.#pendingBytes = 0
   }
 
-  /** Keeps the start of the event in progress, from `start` in `chunk`. */
+  /** Keeps the start of the event in progress, from `start` in `chunk` (or after its last blank line). */
   #keep(chunk: Buffer, start: number): void {
     if (this.#oversized || start >= chunk.length) return
-    this.#pendingBytes += chunk.length - start
+    this.#pendingBytes += chunk.length - Math.max(start, 0)
     if (this.#pendingBytes > MAX_EVENT_BYTES) {
       this.#drop()
       this.#oversized = true
