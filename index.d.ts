@@ -13,7 +13,13 @@ export declare class NativePricing {
   constructor()
   static fromJson(json: string): NativePricing
   loadJson(json: string): void
+  /** The table entry `model` prices as. */
+  resolve(model: string): string | null
   get(model: string): PriceInfo | null
+  /** The resolved entry's tiers as `priceTierLayout` lays them out; empty when nothing prices it. */
+  priceTiers(model: string): Float64Array
+  /** Section 10's cost of one call, counts checked by the facade; refused past 2^53-1. */
+  costMicros(model: string, inputTokens: number, outputTokens: number, cacheReadTokens: number, cacheWriteTokens: number, cacheWrite1HTokens: number, reasoningTokens: number): number
   models(): Array<string>
 }
 
@@ -33,9 +39,17 @@ export declare class NativeReceiver {
  * it is given back when V8 collects it, and its staging area is let go.
  */
 export declare class NativeStore {
-  constructor(capacity: number)
-  static withStreaming(capacity: number, channelSize: number): NativeStore
-  static shared(name: string, capacity?: number | undefined | null): NativeStore
+  constructor(capacity: number, maxKeys: number)
+  static withStreaming(capacity: number, maxKeys: number, channelSize: number): NativeStore
+  static shared(name: string, capacity?: number | undefined | null, maxKeys?: number | undefined | null): NativeStore
+  /**
+   * The symbol id of a name in one of the store's dimensions (0 models, 1 agents, 2 provider
+   * ids), interning it on first sight; 0 when that dimension is full, and the name counts under
+   * `(other)`.
+   */
+  intern(dimension: number, name: string): number
+  /** A dimension's names with ids `fromId..`, so a thread can extend its cache with one call. */
+  symbolNames(dimension: number, fromId: number): Array<string>
   /**
    * Whether both handles reach the same store, so the facade can keep one wrapper (and one
    * staging area) per shared store per thread.
@@ -43,11 +57,12 @@ export declare class NativeStore {
   sameStore(other: NativeStore): boolean
   static removeShared(name: string): boolean
   /**
-   * This handle's staging area (`layout::staging`), created on first use: the facade writes
-   * completed requests there and publishes each with one atomic store. The memory belongs to the
-   * store; the returned buffer only views it, and keeps it alive while it is reachable.
+   * A new staging area of `rows` rows for this handle (`layout::staging`), abandoning the one it
+   * had: the facade writes completed requests there and publishes each with one atomic store.
+   * The memory belongs to the store; the returned buffer only views it, and keeps it alive while
+   * it is reachable.
    */
-  stagingArea(): ArrayBuffer
+  stagingArea(rows: number): ArrayBuffer
   /** Records what every thread staged, so that what follows sees it. */
   drainStaged(): void
   /**
@@ -58,8 +73,11 @@ export declare class NativeStore {
   /** The receiving end of a streaming store, handed out once. */
   takeReceiver(): NativeReceiver | null
   capacity(): number
-  /** Records the event `row` holds (see `event_from_row`); returns its `record_outcome`. */
-  recordEvent(row: Float64Array, eventId?: string | undefined | null, errorCode?: string | undefined | null, errorMessage?: string | undefined | null): number
+  /**
+   * Records the event `row` and `text` describe (see `event_from_row`); returns its
+   * `record_outcome`. `priced`: whether a completed request's model resolved to a price.
+   */
+  recordEvent(row: Float64Array, text: EventText, priced: boolean): number
   recordRouterStopped(): boolean
   /**
    * Writes the figures into `out` as `stats_layout` lays them out and returns their length. A
@@ -84,8 +102,6 @@ export declare class NativeStore {
   /** Removes the events with these sequence numbers; returns how many were buffered. */
   acknowledge(seqs: Float64Array): number
 }
-
-export declare function costMicros(inputPerMillion: number, outputPerMillion: number, inputTokens: number, outputTokens: number): number
 
 /** `layout::event_row`, for the facade. */
 export interface EventRowLayout {
@@ -124,12 +140,24 @@ export interface EventRows {
   count: number
   errorCodes: Array<string | undefined | null>
   errorMessages: Array<string | undefined | null>
+  /** Names counted under `(other)`: a row's name field holds `-(index + 1)` into this. */
+  overflowNames: Array<string>
+}
+
+/**
+ * What a `record()` event says in words: its names, which the store interns (or counts under
+ * `(other)`), its id and its failure's text.
+ */
+export interface EventText {
+  eventId?: string
+  model?: string
+  agentId?: string
+  providerId?: string
+  errorCode?: string
+  errorMessage?: string
 }
 
 export declare function inferProvider(model: string): string
-
-/** The symbol id of a name, interning it on first sight. */
-export declare function intern(name: string): number
 
 export declare function layout(): Layout
 
@@ -144,13 +172,43 @@ export interface Layout {
 
 export declare function parseProvider(name: string): string
 
+/**
+ * A model's entry: its tiers (the first holds the base prices, every fallback applied), and the
+ * same tiers as `priceTiers` lays them out.
+ */
 export interface PriceInfo {
+  /** The table entry's name: an alias's target, the name without its routing prefix, …. */
   name: string
+  maxOutputTokens?: number
+  provider?: string
+  hasValidPricing: boolean
+  tiers: Array<PriceTierInfo>
+  tierRows: Float64Array
+}
+
+export interface PriceTierInfo {
+  aboveInputTokens: number
   inputCostPerToken: number
   outputCostPerToken: number
-  inputMicrosPerMillion: number
-  outputMicrosPerMillion: number
-  maxOutputTokens?: number
+  cacheReadCostPerToken: number
+  cacheWriteCostPerToken: number
+  cacheWrite1hCostPerToken: number
+  reasoningCostPerToken?: number
+}
+
+export declare function priceTierLayout(): PriceTierLayout
+
+/** Where each price sits in a row of `priceTiers` (see `price::tier_row`). */
+export interface PriceTierLayout {
+  stride: number
+  aboveInputTokens: number
+  input: number
+  output: number
+  cacheRead: number
+  cacheWrite: number
+  cacheWrite1h: number
+  reasoning: number
+  noReasoningPrice: number
 }
 
 export interface ReceiveResult {
@@ -164,7 +222,8 @@ export interface StagingLayout {
   tail: number
   bufferFull: number
   rowsAt: number
-  rows: number
+  firstRows: number
+  maxRows: number
   stride: number
   model: number
   provider: number
@@ -217,6 +276,3 @@ export interface StatsRowLayout {
   reasoningTokens: number
   stride: number
 }
-
-/** Interned names with ids `fromId..`, so a thread can extend its cache with one call. */
-export declare function symbolNames(fromId: number): Array<string>

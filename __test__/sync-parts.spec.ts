@@ -101,6 +101,10 @@ describe('spool', () => {
       inputTokens: 1,
       outputTokens: 2,
       costMicros: 3,
+      cacheReadTokens: 0,
+      cacheWriteTokens: 0,
+      cacheWrite1hTokens: 0,
+      reasoningTokens: 0,
     },
   ]
 

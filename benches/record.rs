@@ -12,7 +12,6 @@ use std::thread;
 use std::time::Instant;
 
 use iron_runtime_analytics::layout::staging::row;
-use iron_runtime_analytics::pricing::cost_micros;
 use iron_runtime_analytics::{EventStore, Provider, Symbol};
 
 const BATCH: usize = 1024;
@@ -33,12 +32,13 @@ const MODELS: [(&str, f64, f64); 8] = [
 ];
 
 /// One batch of staged rows; `seed` varies the mix between threads.
-fn staged_batch(seed: u64) -> Vec<f64> {
+fn staged_batch(store: &EventStore, seed: u64) -> Vec<f64> {
+  let names = store.names();
   let models: Vec<(Symbol, Provider, f64, f64)> = MODELS
     .iter()
     .map(|&(name, input, output)| {
       (
-        Symbol::intern(name),
+        names.models.intern(name).expect("room for the model"),
         iron_runtime_analytics::infer_provider(name),
         input,
         output,
@@ -46,10 +46,20 @@ fn staged_batch(seed: u64) -> Vec<f64> {
     })
     .collect();
   let agents: Vec<Symbol> = (0..64)
-    .map(|index| Symbol::intern(&format!("agent-{index}")))
+    .map(|index| {
+      names
+        .agents
+        .intern(&format!("agent-{index}"))
+        .expect("room for the agent")
+    })
     .collect();
   let provider_ids: Vec<Symbol> = (0..6)
-    .map(|index| Symbol::intern(&format!("provider-{index}")))
+    .map(|index| {
+      names
+        .provider_ids
+        .intern(&format!("provider-{index}"))
+        .expect("room for the id")
+    })
     .collect();
   // xorshift64*: the same rows on every run, spread like the JS benchmark's.
   let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
@@ -80,8 +90,9 @@ fn staged_batch(seed: u64) -> Vec<f64> {
     fields[row::PROVIDER_ID] = provider_id as f64;
     fields[row::INPUT_TOKENS] = input as f64;
     fields[row::OUTPUT_TOKENS] = output as f64;
+    // The facade prices each request before staging it: floor(tokens * micros per million / 1e6).
     fields[row::COST_MICROS] =
-      cost_micros(input_price as u64, output_price as u64, input, output) as f64;
+      (input as f64 * input_price / 1e6).floor() + (output as f64 * output_price / 1e6).floor();
     fields[row::TIMESTAMP_MS] = STAMPED_AT;
     fields[row::DURATION_MS] = -1.0;
     fields[row::TIME_TO_FIRST_TOKEN_MS] = -1.0;
@@ -95,7 +106,7 @@ fn staged_batch(seed: u64) -> Vec<f64> {
 /// `drain`, the first thread also drains the buffer after each batch (timed too).
 fn measure(threads: usize, store: Arc<EventStore>, drain: bool) -> f64 {
   let batches: Vec<Vec<f64>> = (0..threads)
-    .map(|seed| staged_batch(seed as u64 + 1))
+    .map(|seed| staged_batch(&store, seed as u64 + 1))
     .collect();
   let started = Instant::now();
   let workers: Vec<_> = batches
@@ -135,7 +146,7 @@ fn report(label: &str, run: impl Fn() -> f64) {
 fn main() {
   let full = || {
     let store = Arc::new(EventStore::new(1));
-    store.record_staged(&staged_batch(0)[..row::STRIDE]);
+    store.record_staged(&staged_batch(&store, 0)[..row::STRIDE]);
     store
   };
   report("drop path, 1 thread", || measure(1, full(), false));

@@ -1,7 +1,7 @@
 import type { EventRows } from '../index.js'
 import { EVENT_ROW, layout } from './layout.js'
 import { PROVIDERS, type Provider, providerIndex } from './provider.js'
-import { intern, nameOf } from './symbols.js'
+import { nameIn, type StoreNames } from './symbols.js'
 import {
   checkCount,
   checkIdentifier,
@@ -93,26 +93,32 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const { stride: STRIDE } = EVENT_ROW
 const ID_LENGTH = 36
 
-/** An event encoded for the native core: an `EVENT_ROW` row, its id and its failure's text. */
+/**
+ * An event encoded for the native core: its figures as an `EVENT_ROW` row, and its words (the
+ * names the store interns, its id, its failure's text) as the core's `EventText`.
+ */
 export class EventRowWriter {
   readonly row = new Float64Array(STRIDE)
   eventId: string | undefined
+  model: string | undefined
+  agentId: string | undefined
+  providerId: string | undefined
   errorCode: string | undefined
   errorMessage: string | undefined
 
-  constructor(kind: number, agent: number, timestampMs: number) {
+  constructor(kind: number, timestampMs: number) {
     this.row[EVENT_ROW.kind] = kind
-    this.row[EVENT_ROW.agent] = agent
     this.row[EVENT_ROW.timestampMs] = timestampMs
     this.row[EVENT_ROW.durationMs] = -1
     this.row[EVENT_ROW.timeToFirstTokenMs] = -1
   }
 
-  static failed(model: number, provider: number, agent: number, providerId: number, errorCode?: string, errorMessage?: string): EventRowWriter {
-    const encoded = new EventRowWriter(EVENT_TYPES.indexOf('llm_request_failed'), agent, -1)
-    encoded.row[EVENT_ROW.model] = model
+  static failed(model: string, provider: number, agentId?: string, providerId?: string, errorCode?: string, errorMessage?: string): EventRowWriter {
+    const encoded = new EventRowWriter(EVENT_TYPES.indexOf('llm_request_failed'), -1)
     encoded.row[EVENT_ROW.provider] = provider
-    encoded.row[EVENT_ROW.providerId] = providerId
+    encoded.model = model
+    encoded.agentId = agentId
+    encoded.providerId = providerId
     encoded.errorCode = errorCode
     encoded.errorMessage = errorMessage
     return encoded
@@ -129,7 +135,7 @@ function optionalCount(name: string, value: unknown): number {
   return value == null ? 0 : checkCount(name, value)
 }
 
-/** Validates an event for `record()` and encodes it; throws before anything is interned or recorded. */
+/** Validates an event for `record()` and encodes it; throws before anything is recorded. */
 export function encodeEvent(event: EventInput): EventRowWriter {
   const fields = readFields(event)
   const type = fields.type
@@ -199,13 +205,11 @@ export function encodeEvent(event: EventInput): EventRowWriter {
       )
       break
   }
-  // Everything is valid: only now are names interned.
-  const encoded = new EventRowWriter(kind, agentId === undefined ? 0 : intern(agentId), timestampMs)
+  const encoded = new EventRowWriter(kind, timestampMs)
   for (const [field, value] of numbers) encoded.row[field] = value
-  if (names) {
-    encoded.row[EVENT_ROW.model] = intern(names.model)
-    encoded.row[EVENT_ROW.providerId] = names.providerId === undefined ? 0 : intern(names.providerId)
-  }
+  encoded.agentId = agentId
+  encoded.model = names?.model
+  encoded.providerId = names?.providerId
   encoded.eventId = eventId
   encoded.errorCode = errorCode
   encoded.errorMessage = errorMessage
@@ -246,14 +250,18 @@ export function eventBuffers(): EventBuffers {
  * Reads events with `read`, which writes them into the buffers it is given or, if they hold too
  * few, only reports how many there are; then it is called again with larger buffers.
  */
-export function readEvents(read: (numbers: Float64Array, ids: Buffer) => EventRows): AnalyticsEvent[]
-export function readEvents(read: (numbers: Float64Array, ids: Buffer) => EventRows, sequenced: true): SequencedEvent[]
-export function readEvents(read: (numbers: Float64Array, ids: Buffer) => EventRows, sequenced = false): AnalyticsEvent[] | SequencedEvent[] {
+export function readEvents(names: StoreNames, read: (numbers: Float64Array, ids: Buffer) => EventRows): AnalyticsEvent[]
+export function readEvents(names: StoreNames, read: (numbers: Float64Array, ids: Buffer) => EventRows, sequenced: true): SequencedEvent[]
+export function readEvents(
+  names: StoreNames,
+  read: (numbers: Float64Array, ids: Buffer) => EventRows,
+  sequenced = false,
+): AnalyticsEvent[] | SequencedEvent[] {
   let target = buffers
   for (;;) {
     const rows = read(target.numbers, target.ids)
     if (rows.count <= target.capacity) {
-      const events = decodeEvents(rows, target)
+      const events = decodeEvents(rows, target, names)
       return sequenced ? events.map((event, index) => ({ seq: target.numbers[index * STRIDE + EVENT_ROW.seq], event })) : events
     }
     // Headroom for events recorded before the next attempt.
@@ -269,8 +277,8 @@ const ID_CHUNK = 2048
 const COMPLETED = EVENT_TYPES.indexOf('llm_request_completed')
 
 /** Turns the rows the native core wrote into `source` into event objects, oldest first. */
-export function decodeEvents(rows: EventRows, source: EventBuffers): AnalyticsEvent[] {
-  const { count, errorCodes, errorMessages } = rows
+export function decodeEvents(rows: EventRows, source: EventBuffers, names: StoreNames): AnalyticsEvent[] {
+  const { count, errorCodes, errorMessages, overflowNames } = rows
   const { numbers, ids } = source
   const events: AnalyticsEvent[] = new Array(count)
   let chunk = ''
@@ -281,20 +289,20 @@ export function decodeEvents(rows: EventRows, source: EventBuffers): AnalyticsEv
     const at = index * STRIDE
     events[index] =
       numbers[at + EVENT_ROW.kind] === COMPLETED
-        ? decodeCompleted(numbers, at, eventId)
-        : decodeOther(numbers, at, eventId, errorCodes, errorMessages)
+        ? decodeCompleted(numbers, at, eventId, names, overflowNames)
+        : decodeOther(numbers, at, eventId, names, overflowNames, errorCodes, errorMessages)
   }
   return events
 }
 
 // Nearly every event is a completed request: one object literal builds its fields in one step,
 // with a hidden class V8 keeps for it; the optional fields follow only when present.
-function decodeCompleted(numbers: Float64Array, at: number, eventId: string): AnalyticsEvent {
+function decodeCompleted(numbers: Float64Array, at: number, eventId: string, names: StoreNames, overflowNames: string[]): AnalyticsEvent {
   const event: LlmRequestCompleted & EventBase = {
     type: 'llm_request_completed',
     eventId,
     timestampMs: numbers[at + EVENT_ROW.timestampMs],
-    model: nameOf(numbers[at + EVENT_ROW.model]),
+    model: nameIn(names.models, numbers[at + EVENT_ROW.model], overflowNames),
     provider: PROVIDERS[numbers[at + EVENT_ROW.provider]],
     inputTokens: numbers[at + EVENT_ROW.inputTokens],
     outputTokens: numbers[at + EVENT_ROW.outputTokens],
@@ -305,9 +313,9 @@ function decodeCompleted(numbers: Float64Array, at: number, eventId: string): An
     reasoningTokens: numbers[at + EVENT_ROW.reasoningTokens],
   }
   const agent = numbers[at + EVENT_ROW.agent]
-  if (agent !== 0) event.agentId = nameOf(agent)
+  if (agent !== 0) event.agentId = nameIn(names.agents, agent, overflowNames)
   const providerId = numbers[at + EVENT_ROW.providerId]
-  if (providerId !== 0) event.providerId = nameOf(providerId)
+  if (providerId !== 0) event.providerId = nameIn(names.providerIds, providerId, overflowNames)
   const durationMs = numbers[at + EVENT_ROW.durationMs]
   if (durationMs >= 0) event.durationMs = durationMs
   const timeToFirstTokenMs = numbers[at + EVENT_ROW.timeToFirstTokenMs]
@@ -319,18 +327,20 @@ function decodeOther(
   numbers: Float64Array,
   at: number,
   eventId: string,
+  names: StoreNames,
+  overflowNames: string[],
   errorCodes: Array<string | undefined | null>,
   errorMessages: Array<string | undefined | null>,
 ): AnalyticsEvent {
   const event = { type: EVENT_TYPES[numbers[at + EVENT_ROW.kind]], eventId, timestampMs: numbers[at + EVENT_ROW.timestampMs] } as AnalyticsEvent
   const agent = numbers[at + EVENT_ROW.agent]
-  if (agent !== 0) event.agentId = nameOf(agent)
+  if (agent !== 0) event.agentId = nameIn(names.agents, agent, overflowNames)
   switch (event.type) {
     case 'llm_request_failed': {
-      event.model = nameOf(numbers[at + EVENT_ROW.model])
+      event.model = nameIn(names.models, numbers[at + EVENT_ROW.model], overflowNames)
       event.provider = PROVIDERS[numbers[at + EVENT_ROW.provider]]
       const providerId = numbers[at + EVENT_ROW.providerId]
-      if (providerId !== 0) event.providerId = nameOf(providerId)
+      if (providerId !== 0) event.providerId = nameIn(names.providerIds, providerId, overflowNames)
       const failure = numbers[at + EVENT_ROW.failure]
       if (failure >= 0) {
         const code = errorCodes[failure]

@@ -1,6 +1,7 @@
 export { EventStore } from './store.js'
 export { EventReceiver } from './receiver.js'
 export { PricingManager, ModelPricing } from './pricing.js'
+export type { PriceTier } from './pricing.js'
 export { ComputedStats, ModelStats } from './stats.js'
 export { Provider, inferProvider, parseProvider } from './provider.js'
 export { currentTimeMs, microsToUsd, usdToMicros } from './units.js'

@@ -1,9 +1,11 @@
 import type { NativeReceiver } from '../index.js'
 import { type AnalyticsEvent, decodeEvents, eventBuffers } from './events.js'
+import type { StoreNames } from './symbols.js'
 
 /** The store a receiver reads from: what was staged is drained into it before each read. */
 interface StreamingStore {
   drainStaged(): void
+  readonly names: StoreNames
 }
 
 /** Returned by `#take` when nothing is waiting but more may come. */
@@ -52,7 +54,7 @@ export class EventReceiver implements AsyncIterable<AnalyticsEvent> {
     this.#store.drainStaged()
     const buffers = eventBuffers()
     const received = this.#native.tryRecv(buffers.numbers, buffers.ids)
-    if (received.events) return decodeEvents(received.events, buffers)[0]
+    if (received.events) return decodeEvents(received.events, buffers, this.#store.names)[0]
     return received.closed ? undefined : EMPTY
   }
 

@@ -1,6 +1,6 @@
 import { STATS } from './layout.js'
 import { PROVIDERS } from './provider.js'
-import { nameOf } from './symbols.js'
+import type { StoreNames } from './symbols.js'
 
 const MICROS_PER_USD = 1_000_000
 const ROW = STATS.row
@@ -53,19 +53,24 @@ function byKey(
 }
 
 // The native core writes the figures into this buffer, reused by every read on this thread
-// (fresh typed arrays from native code each cost an external allocation and a finalizer).
+// (fresh typed arrays from native code each cost an external allocation and a finalizer). One
+// longer than KEPT_LENGTH serves a single read, so a store with many keys does not pin its
+// largest read's memory for the thread's lifetime.
 let buffer = new Float64Array(512)
+const KEPT_LENGTH = 1 << 16
 
 /**
  * Reads figures with `read`, which writes them into the buffer it is given and returns their
  * length; a buffer too short for them is left unwritten and replaced by a longer one.
  */
-export function readStats(read: (figures: Float64Array) => number): ComputedStats {
+export function readStats(names: StoreNames, read: (figures: Float64Array) => number): ComputedStats {
+  let target = buffer
   for (;;) {
-    const length = read(buffer)
-    if (length <= buffer.length) return new ComputedStats(buffer)
+    const length = read(target)
+    if (length <= target.length) return new ComputedStats(target, names)
     // Headroom for keys that appear before the next attempt.
-    buffer = new Float64Array(length + (length >> 2))
+    target = new Float64Array(length + (length >> 2))
+    if (target.length <= KEPT_LENGTH) buffer = target
   }
 }
 
@@ -97,7 +102,7 @@ export class ComputedStats {
   byAgent: Record<string, ModelStats>
 
   /** @internal */
-  constructor(figures: Float64Array) {
+  constructor(figures: Float64Array, names: StoreNames) {
     this.totalRequests = figures[STATS.requests]
     this.failedRequests = figures[STATS.failed]
     this.totalInputTokens = figures[STATS.inputTokens]
@@ -115,10 +120,12 @@ export class ComputedStats {
     const providersAt = STATS.head + models * STRIDE
     const agentsAt = providersAt + providers * STRIDE
     const unpricedAt = agentsAt + agents * STRIDE
-    this.byModel = byKey(figures, STATS.head, models, nameOf)
+    const modelName = (id: number) => names.models.nameOf(id)
+    this.byModel = byKey(figures, STATS.head, models, modelName)
     this.byProvider = byKey(figures, providersAt, providers, providerName)
-    this.byAgent = byKey(figures, agentsAt, agents, nameOf)
-    this.unpricedModels = Array.from(figures.subarray(unpricedAt, unpricedAt + figures[STATS.unpricedModels]), nameOf).sort()
+    this.byAgent = byKey(figures, agentsAt, agents, (id) => names.agents.nameOf(id))
+    // Sorted by name in the core.
+    this.unpricedModels = Array.from(figures.subarray(unpricedAt, unpricedAt + figures[STATS.unpricedModels]), modelName)
   }
 
   totalCostUsd(): number {

@@ -1,12 +1,12 @@
 import type { NativeStore } from '../index.js'
 import { native } from './binding.js'
-import { type AnalyticsEvent, type EventInput, EventRowWriter, encodeEvent, readEvents, type SequencedEvent } from './events.js'
-import { STAGING } from './layout.js'
-import { type PricedModel, PricingManager } from './pricing.js'
+import { type AnalyticsEvent, EVENT_TYPES, type EventInput, EventRowWriter, encodeEvent, readEvents, type SequencedEvent } from './events.js'
+import { EVENT_ROW, STAGING } from './layout.js'
+import { costOf, PricingManager } from './pricing.js'
 import { PROVIDERS, providerIndex, type Provider } from './provider.js'
 import { EventReceiver, wakeWaitingReceiver } from './receiver.js'
 import { type ComputedStats, readStats } from './stats.js'
-import { cachedOptionalSymbol, intern } from './symbols.js'
+import { StoreNames } from './symbols.js'
 import { type CallOutcome, checkUsage, type LlmUsage, type RecordOptions } from './usage.js'
 import { checkCount, checkIdentifier, checkIntegerInRange, checkOptionalMessage, describe } from './validate.js'
 
@@ -17,14 +17,16 @@ export const MAX_CAPACITY = 10_000_000
 // staging area, memory the native store owns, and the facade writes each request as a row there
 // and publishes it with one atomic store of the row count. Every read, on any thread, drains the
 // published rows first, so a record is visible everywhere as soon as its call returns, and it
-// outlives this thread (a terminated worker loses nothing). Only a full ring (a thousand records
-// that nobody read) costs a native call, to drain it.
+// outlives this thread (a terminated worker loses nothing). Only a full ring costs a native call:
+// for a larger ring while the thread's is small, then to drain it (a thousand records that
+// nobody read).
 const {
   head: HEAD,
   tail: TAIL,
   bufferFull: BUFFER_FULL,
   rowsAt: ROWS_AT,
-  rows: ROWS,
+  firstRows: FIRST_ROWS,
+  maxRows: MAX_ROWS,
   stride: STRIDE,
 } = STAGING
 
@@ -64,25 +66,38 @@ function checkDuration(name: string, value: unknown): number {
 // kept too, up to a day, which no LLM call outlasts.
 const MAX_DURATION_MS = 86_400_000
 
-/** `floor(tokens * perMillion / 1e6)`, exact even where the product passes 2^53. */
-function costPart(tokens: number, perMillion: number): number {
-  const product = tokens * perMillion
-  if (product > Number.MAX_SAFE_INTEGER) return Number((BigInt(tokens) * BigInt(perMillion)) / 1_000_000n)
-  // The division rounds to the nearest double, which can land on the next integer up.
-  const part = Math.floor(product / 1_000_000)
-  return part * 1_000_000 > product ? part - 1 : part
-}
-
 /**
  * Lock-free LLM usage analytics: running totals, per-model / per-provider / per-agent aggregates
  * and a bounded buffer of events that never blocks; a full buffer drops the new event and counts it.
  */
+/** How a store is set up beyond its capacity. */
+export interface StoreOptions {
+  /**
+   * Names aggregated per dimension (models, agents, provider ids); further names are counted
+   * under `(other)` and in `stats().overflowedKeys`, and their events keep them. Default 100,000.
+   */
+  maxKeys?: number | null
+}
+
+export const DEFAULT_MAX_KEYS = 100_000
+const MAX_KEYS = 10_000_000
+
+function checkMaxKeys(options: unknown): number | undefined {
+  if (options == null) return undefined
+  if (typeof options !== 'object') throw new TypeError(`options must be an object, got ${describe(options)}`)
+  const { maxKeys } = options as StoreOptions
+  return maxKeys == null ? undefined : checkIntegerInRange('options.maxKeys', maxKeys, 1, MAX_KEYS)
+}
+
 export class EventStore {
   readonly #native: NativeStore
+  /** @internal This thread's view of the store's names. */
+  readonly names: StoreNames
   // This thread's staging area, opened on the first record: rows as numbers, and the header's
   // counters over the same memory.
   #rows: Float64Array | undefined
   #counters: Uint32Array | undefined
+  #ringRows = 0
   #head = 0
   // The tail as last read: the ring has at least this much room, so the real tail is read only
   // when this says the ring is full.
@@ -92,8 +107,10 @@ export class EventStore {
   #outputRoom = 0
   #costRoom = 0
 
-  constructor(capacity?: number | null) {
-    this.#native = adopted ?? new native.NativeStore(checkCapacity('capacity', capacity ?? DEFAULT_CAPACITY))
+  constructor(capacity?: number | null, options?: StoreOptions | null) {
+    this.#native =
+      adopted ?? new native.NativeStore(checkCapacity('capacity', capacity ?? DEFAULT_CAPACITY), checkMaxKeys(options) ?? DEFAULT_MAX_KEYS)
+    this.names = new StoreNames(this.#native)
   }
 
   static #fromNative(store: NativeStore): EventStore {
@@ -110,10 +127,11 @@ export class EventStore {
   }
 
   /** A store that also streams every buffered event to the returned receiver. */
-  static withStreaming(capacity: number, channelSize: number): [EventStore, EventReceiver] {
+  static withStreaming(capacity: number, channelSize: number, options?: StoreOptions | null): [EventStore, EventReceiver] {
     checkCapacity('capacity', capacity)
     checkCapacity('channelSize', channelSize)
-    const store = EventStore.#fromNative(native.NativeStore.withStreaming(capacity, channelSize))
+    const maxKeys = checkMaxKeys(options) ?? DEFAULT_MAX_KEYS
+    const store = EventStore.#fromNative(native.NativeStore.withStreaming(capacity, maxKeys, channelSize))
     return [store, new EventReceiver(store.#native.takeReceiver()!, store)]
   }
 
@@ -121,14 +139,15 @@ export class EventStore {
    * The store registered under `name` in this process, created with `capacity` (default 10,000)
    * if there is none: the same store in the main thread and in every worker thread, where every
    * record is visible as soon as its call returns. Asking for an existing store with a different
-   * capacity throws a RangeError.
+   * capacity throws a RangeError; `options` apply when the store is created.
    */
-  static shared(name: string, capacity?: number | null): EventStore {
+  static shared(name: string, capacity?: number | null, options?: StoreOptions | null): EventStore {
     checkIdentifier('name', name)
     const requested = capacity == null ? undefined : checkCapacity('capacity', capacity)
+    const maxKeys = checkMaxKeys(options)
     let found: NativeStore
     try {
-      found = native.NativeStore.shared(name, requested)
+      found = native.NativeStore.shared(name, requested, maxKeys)
     } catch (error) {
       throw new RangeError((error as Error).message)
     }
@@ -165,11 +184,12 @@ export class EventStore {
     this.#native.drainStaged()
   }
 
-  #openStaging(): Float64Array {
-    const area = this.#native.stagingArea()
+  #openStaging(rows: number): Float64Array {
+    const area = this.#native.stagingArea(rows)
+    this.#ringRows = rows
     this.#counters = new Uint32Array(area)
-    this.#head = this.#counters[HEAD]
-    this.#tail = this.#head
+    this.#head = 0
+    this.#tail = 0
     this.#rows = new Float64Array(area)
     return this.#rows
   }
@@ -194,7 +214,8 @@ export class EventStore {
 
   /** Writes a completed request into this thread's staging area and publishes it. */
   #stage(
-    priced: PricedModel,
+    model: number,
+    priced: boolean,
     provider: number,
     agent: number,
     providerId: number,
@@ -209,22 +230,27 @@ export class EventStore {
     timeToFirstTokenMs: number,
     names: readonly [string, string, string],
   ): void {
-    const rows = this.#rows ?? this.#openStaging()
-    const counters = this.#counters!
+    let rows = this.#rows ?? this.#openStaging(FIRST_ROWS)
+    let counters = this.#counters!
     if (input > this.#inputRoom || output > this.#outputRoom || cost > this.#costRoom) this.#takeRoom(input, output, cost, names)
     this.#inputRoom -= input
     this.#outputRoom -= output
     this.#costRoom -= cost
-    const head = this.#head
-    if (((head - this.#tail) >>> 0) >= ROWS) {
+    if (((this.#head - this.#tail) >>> 0) >= this.#ringRows) {
       this.#tail = Atomics.load(counters, TAIL)
-      if (((head - this.#tail) >>> 0) >= ROWS) {
-        this.#native.drainStaged()
-        this.#tail = Atomics.load(counters, TAIL)
+      if (((this.#head - this.#tail) >>> 0) >= this.#ringRows) {
+        if (this.#ringRows < MAX_ROWS) {
+          rows = this.#openStaging(this.#ringRows * 2)
+          counters = this.#counters!
+        } else {
+          this.#native.drainStaged()
+          this.#tail = Atomics.load(counters, TAIL)
+        }
       }
     }
-    const at = ROWS_AT + (head % ROWS) * STRIDE
-    rows[at + ROW.model] = priced.symbol
+    const head = this.#head
+    const at = ROWS_AT + (head % this.#ringRows) * STRIDE
+    rows[at + ROW.model] = model
     rows[at + ROW.provider] = provider
     rows[at + ROW.agent] = agent
     rows[at + ROW.providerId] = providerId
@@ -240,7 +266,7 @@ export class EventStore {
     rows[at + ROW.timestampMs] = counters[BUFFER_FULL] === 1 ? 0 : Date.now()
     rows[at + ROW.durationMs] = durationMs
     rows[at + ROW.timeToFirstTokenMs] = timeToFirstTokenMs
-    rows[at + ROW.priced] = priced.inputPerMillion > 0 || priced.outputPerMillion > 0 ? 1 : 0
+    rows[at + ROW.priced] = priced ? 1 : 0
     this.#head = (head + 1) >>> 0
     Atomics.store(counters, HEAD, this.#head)
     wakeWaitingReceiver(this)
@@ -318,27 +344,48 @@ export class EventStore {
     checkCount(names[1], output)
     const agentName = names === USAGE_NAMES ? 'options.agentId' : 'agentId'
     const providerIdName = names === USAGE_NAMES ? 'options.providerId' : 'providerId'
+    const symbols = this.names
     let priced = prices.cachedModel(model)
-    let agent = cachedOptionalSymbol(agentId)
-    let provider = cachedOptionalSymbol(providerId)
-    if (priced === undefined || agent === undefined || provider === undefined) {
+    let modelId = symbols.models.cached(model)
+    let agent = symbols.agents.cachedOptional(agentId)
+    let provider = symbols.providerIds.cachedOptional(providerId)
+    if (priced === undefined || modelId === undefined || agent === undefined || provider === undefined) {
+      // Every name is checked before any is interned: a refused call leaves nothing behind.
+      if (modelId === undefined) checkIdentifier('model', model)
       if (agent === undefined) checkIdentifier(agentName, agentId)
       if (provider === undefined) checkIdentifier(providerIdName, providerId)
       priced ??= prices.pricedModel(model)
-      agent ??= intern(agentId as string)
-      provider ??= intern(providerId as string)
+      modelId ??= symbols.models.intern(model as string)
+      agent ??= symbols.agents.intern(agentId as string)
+      provider ??= symbols.providerIds.intern(providerId as string)
     }
-    const uncached = input - cacheRead - cacheWrite - cacheWrite1h
-    const inPerM = priced.inputPerMillion
-    const cost =
-      costPart(uncached, inPerM) +
-      costPart(cacheRead, inPerM) +
-      costPart(cacheWrite, inPerM) +
-      costPart(cacheWrite1h, inPerM) +
-      costPart(output, priced.outputPerMillion)
+    const cost = costOf(priced.tiers, input, output, cacheRead, cacheWrite, cacheWrite1h, reasoning)
     if (cost > Number.MAX_SAFE_INTEGER) throw costTooLarge(names === USAGE_NAMES ? 'usage' : 'inputTokens and outputTokens', cost)
     const providerIndexUsed = providerIndexOrInferred < 0 ? priced.inferredProvider : providerIndexOrInferred
-    this.#stage(priced, providerIndexUsed, agent, provider, input, output, cacheRead, cacheWrite, cacheWrite1h, reasoning, cost, durationMs, timeToFirstTokenMs, names)
+    const isPriced = priced.resolved !== undefined
+    if (modelId === 0 || agent === 0 && agentId != null || provider === 0 && providerId != null) {
+      // A name its dimension has no room for: the event keeps it as a string, and the native core
+      // counts it under (other).
+      // One writer for every such call on this thread: the core reads it before the call returns.
+      const encoded = OVERFLOWED
+      const row = encoded.row
+      row[EVENT_ROW.provider] = providerIndexUsed
+      row[EVENT_ROW.inputTokens] = input
+      row[EVENT_ROW.outputTokens] = output
+      row[EVENT_ROW.cacheReadTokens] = cacheRead
+      row[EVENT_ROW.cacheWriteTokens] = cacheWrite
+      row[EVENT_ROW.cacheWrite1hTokens] = cacheWrite1h
+      row[EVENT_ROW.reasoningTokens] = reasoning
+      row[EVENT_ROW.costMicros] = cost
+      row[EVENT_ROW.durationMs] = durationMs
+      row[EVENT_ROW.timeToFirstTokenMs] = timeToFirstTokenMs
+      encoded.model = model as string
+      encoded.agentId = (agentId ?? undefined) as string | undefined
+      encoded.providerId = (providerId ?? undefined) as string | undefined
+      this.#recordRow(encoded, names, isPriced)
+      return
+    }
+    this.#stage(modelId, isPriced, providerIndexUsed, agent, provider, input, output, cacheRead, cacheWrite, cacheWrite1h, reasoning, cost, durationMs, timeToFirstTokenMs, names)
   }
 
   /**
@@ -366,11 +413,11 @@ export class EventStore {
   /** Records any event; a fresh `eventId` and the current `timestampMs` fill in when absent. */
   record(event: EventInput): void {
     const encoded = encodeEvent(event)
-    this.#recordRow(encoded, EVENT_NAMES)
+    this.#recordRow(encoded, EVENT_NAMES, true)
   }
 
-  #recordRow(encoded: EventRowWriter, names: readonly [string, string, string]): void {
-    const outcome = this.#native.recordEvent(encoded.row, encoded.eventId, encoded.errorCode, encoded.errorMessage)
+  #recordRow(encoded: EventRowWriter, names: readonly [string, string, string], priced: boolean): void {
+    const outcome = this.#native.recordEvent(encoded.row, encoded, priced)
     if (outcome < 0) throw exhausted(-outcome, names)
     wakeWaitingReceiver(this)
   }
@@ -407,14 +454,14 @@ export class EventStore {
     const code = errorCode == null ? undefined : checkIdentifier(names[3], errorCode)
     const message = checkOptionalMessage(names[4], errorMessage)
     const row = EventRowWriter.failed(
-      intern(checkedModel),
+      checkedModel,
       provider < 0 ? providerIndex('model', native.inferProvider(checkedModel)) : provider,
-      agent === undefined ? 0 : intern(agent),
-      checkedProviderId === undefined ? 0 : intern(checkedProviderId),
+      agent,
+      checkedProviderId,
       code,
       message,
     )
-    this.#recordRow(row, EVENT_NAMES)
+    this.#recordRow(row, EVENT_NAMES, true)
   }
 
   recordBudgetThreshold(
@@ -438,7 +485,7 @@ export class EventStore {
 
   stats(): ComputedStats {
     const store = this.#native
-    return readStats((figures) => store.stats(figures))
+    return readStats(this.names, (figures) => store.stats(figures))
   }
 
   /** Buffered events. */
@@ -463,13 +510,13 @@ export class EventStore {
   /** Removes and returns every buffered event, oldest first. */
   drainAll(): AnalyticsEvent[] {
     const store = this.#native
-    return readEvents((numbers, ids) => store.drainAll(numbers, ids))
+    return readEvents(this.names, (numbers, ids) => store.drainAll(numbers, ids))
   }
 
   /** Copies of the buffered events, oldest first; the buffer is unchanged. */
   snapshotEvents(): AnalyticsEvent[] {
     const store = this.#native
-    return readEvents((numbers, ids) => store.snapshotEvents(numbers, ids))
+    return readEvents(this.names, (numbers, ids) => store.snapshotEvents(numbers, ids))
   }
 
   /** The buffered events not yet acknowledged, oldest first. */
@@ -486,7 +533,7 @@ export class EventStore {
     checkCount('afterSeq', afterSeq)
     checkIntegerInRange('max', max, 1, MAX_CAPACITY)
     const store = this.#native
-    return readEvents((numbers, ids) => store.eventsAfter(afterSeq, max, numbers, ids), true)
+    return readEvents(this.names, (numbers, ids) => store.eventsAfter(afterSeq, max, numbers, ids), true)
   }
 
   /** @internal Removes the buffered events with these sequence numbers; returns how many there were. */
@@ -512,6 +559,7 @@ export class EventStore {
 }
 
 const ROW = STAGING
+const OVERFLOWED = new EventRowWriter(EVENT_TYPES.indexOf('llm_request_completed'), -1)
 const POSITIONAL_NAMES = ['inputTokens', 'outputTokens', 'inputTokens and outputTokens'] as const
 const USAGE_NAMES = ['usage.inputTokens', 'usage.outputTokens', 'usage'] as const
 const EVENT_NAMES = ['event.inputTokens', 'event.outputTokens', 'event.costMicros'] as const

@@ -5,20 +5,25 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use napi::bindgen_prelude::{ArrayBuffer, Float64ArraySlice, ObjectFinalize, Uint8ArraySlice};
+use napi::bindgen_prelude::{
+  ArrayBuffer, Float64Array, Float64ArraySlice, ObjectFinalize, Uint8ArraySlice,
+};
 use napi::{Env, Error, Result, Status};
 use napi_derive::napi;
 
-use crate::event::{Event, EventId, FailureDetail, Payload, Timing, Usage};
+use crate::event::{Event, EventId, FailureDetail, OverflowNames, Payload, Timing};
 use crate::layout::{self, event_row, staging, stats as stats_layout};
-use crate::pricing::{ModelPrice, PricingManager};
+use crate::price::{tier_row, Tier};
+use crate::pricing::{PricingManager, Resolved};
 use crate::provider::{infer_provider, Provider};
+use crate::recording::symbol_in;
 use crate::registry;
 use crate::staging::StagingArea;
 use crate::stats::{Exhausted, ModelStats};
 use crate::store::EventStore;
 use crate::stream::{EventReceiver, Received};
-use crate::symbol::Symbol;
+use crate::symbol::{Names, Symbol};
+use crate::usage::Usage;
 
 fn invalid(message: impl Into<String>) -> Error {
   Error::new(Status::InvalidArg, message.into())
@@ -27,19 +32,6 @@ fn invalid(message: impl Into<String>) -> Error {
 /// A JS number the facade has checked to be a non-negative safe integer.
 fn count(value: f64) -> u64 {
   value as u64
-}
-
-fn symbol(id: u32) -> Result<Symbol> {
-  Symbol::from_id(id).ok_or_else(|| invalid(format!("unknown symbol id {id}")))
-}
-
-/// 0 means absent.
-fn optional_symbol(id: u32) -> Result<Option<Symbol>> {
-  if id == 0 {
-    Ok(None)
-  } else {
-    symbol(id).map(Some)
-  }
 }
 
 fn provider(index: u32) -> Result<Provider> {
@@ -59,41 +51,87 @@ pub fn parse_provider_name(name: String) -> &'static str {
   Provider::parse(&name).as_str()
 }
 
-/// The symbol id of a name, interning it on first sight.
-#[napi]
-pub fn intern(name: String) -> u32 {
-  Symbol::intern(&name).id()
-}
-
-/// Interned names with ids `fromId..`, so a thread can extend its cache with one call.
-#[napi]
-pub fn symbol_names(from_id: u32) -> Vec<String> {
-  Symbol::names_from(from_id)
-    .iter()
-    .map(|name| name.to_string())
-    .collect()
-}
-
 #[napi(object)]
-pub struct PriceInfo {
-  pub name: String,
+pub struct PriceTierInfo {
+  pub above_input_tokens: f64,
   pub input_cost_per_token: f64,
   pub output_cost_per_token: f64,
-  pub input_micros_per_million: f64,
-  pub output_micros_per_million: f64,
+  pub cache_read_cost_per_token: f64,
+  pub cache_write_cost_per_token: f64,
+  #[napi(js_name = "cacheWrite1hCostPerToken")]
+  pub cache_write_1h_cost_per_token: f64,
+  pub reasoning_cost_per_token: Option<f64>,
+}
+
+impl PriceTierInfo {
+  fn new(tier: &Tier) -> Self {
+    let usd = tier.usd_per_token;
+    PriceTierInfo {
+      above_input_tokens: tier.above_input_tokens as f64,
+      input_cost_per_token: usd.input,
+      output_cost_per_token: usd.output,
+      cache_read_cost_per_token: usd.cache_read,
+      cache_write_cost_per_token: usd.cache_write,
+      cache_write_1h_cost_per_token: usd.cache_write_1h,
+      reasoning_cost_per_token: usd.reasoning,
+    }
+  }
+}
+
+/// A model's entry: its tiers (the first holds the base prices, every fallback applied), and the
+/// same tiers as `priceTiers` lays them out.
+#[napi(object)]
+pub struct PriceInfo {
+  /// The table entry's name: an alias's target, the name without its routing prefix, ….
+  pub name: String,
   pub max_output_tokens: Option<f64>,
+  pub provider: Option<String>,
+  pub has_valid_pricing: bool,
+  pub tiers: Vec<PriceTierInfo>,
+  pub tier_rows: Float64Array,
 }
 
 impl PriceInfo {
-  fn new(name: String, price: &ModelPrice) -> Self {
+  fn new(entry: &Resolved) -> Self {
+    let price = &entry.price;
     PriceInfo {
-      name,
-      input_cost_per_token: price.input_cost_per_token,
-      output_cost_per_token: price.output_cost_per_token,
-      input_micros_per_million: price.input_micros_per_million as f64,
-      output_micros_per_million: price.output_micros_per_million as f64,
+      name: entry.name.to_string(),
       max_output_tokens: price.max_output_tokens.map(|tokens| tokens as f64),
+      provider: price.provider.as_deref().map(str::to_owned),
+      has_valid_pricing: price.has_valid_pricing(),
+      tiers: price.tiers().iter().map(PriceTierInfo::new).collect(),
+      tier_rows: Float64Array::new(price.tier_rows()),
     }
+  }
+}
+
+/// Where each price sits in a row of `priceTiers` (see `price::tier_row`).
+#[napi(object)]
+pub struct PriceTierLayout {
+  pub stride: u32,
+  pub above_input_tokens: u32,
+  pub input: u32,
+  pub output: u32,
+  pub cache_read: u32,
+  pub cache_write: u32,
+  #[napi(js_name = "cacheWrite1h")]
+  pub cache_write_1h: u32,
+  pub reasoning: u32,
+  pub no_reasoning_price: f64,
+}
+
+#[napi]
+pub fn price_tier_layout() -> PriceTierLayout {
+  PriceTierLayout {
+    stride: tier_row::STRIDE as u32,
+    above_input_tokens: tier_row::ABOVE_INPUT_TOKENS as u32,
+    input: tier_row::INPUT as u32,
+    output: tier_row::OUTPUT as u32,
+    cache_read: tier_row::CACHE_READ as u32,
+    cache_write: tier_row::CACHE_WRITE as u32,
+    cache_write_1h: tier_row::CACHE_WRITE_1H as u32,
+    reasoning: tier_row::REASONING as u32,
+    no_reasoning_price: tier_row::NO_REASONING_PRICE,
   }
 }
 
@@ -126,10 +164,59 @@ impl NativePricing {
       .map_err(|error| invalid(error.to_string()))
   }
 
+  /// The table entry `model` prices as.
+  #[napi]
+  pub fn resolve(&self, model: String) -> Option<String> {
+    self
+      .manager
+      .resolve(&model)
+      .map(|entry| entry.name.to_string())
+  }
+
   #[napi]
   pub fn get(&self, model: String) -> Option<PriceInfo> {
-    let price = self.manager.get(&model)?;
-    Some(PriceInfo::new(model, &price))
+    self
+      .manager
+      .resolve(&model)
+      .map(|entry| PriceInfo::new(&entry))
+  }
+
+  /// The resolved entry's tiers as `priceTierLayout` lays them out; empty when nothing prices it.
+  #[napi]
+  pub fn price_tiers(&self, model: String) -> Float64Array {
+    let rows = self
+      .manager
+      .resolve(&model)
+      .map_or_else(Vec::new, |entry| entry.price.tier_rows());
+    Float64Array::new(rows)
+  }
+
+  /// Section 10's cost of one call, counts checked by the facade; refused past 2^53-1.
+  #[napi]
+  #[allow(clippy::too_many_arguments)]
+  pub fn cost_micros(
+    &self,
+    model: String,
+    input_tokens: f64,
+    output_tokens: f64,
+    cache_read_tokens: f64,
+    cache_write_tokens: f64,
+    cache_write_1h_tokens: f64,
+    reasoning_tokens: f64,
+  ) -> Result<f64> {
+    let usage = Usage {
+      input_tokens: count(input_tokens),
+      output_tokens: count(output_tokens),
+      cache_read_tokens: count(cache_read_tokens),
+      cache_write_tokens: count(cache_write_tokens),
+      cache_write_1h_tokens: count(cache_write_1h_tokens),
+      reasoning_tokens: count(reasoning_tokens),
+    };
+    self
+      .manager
+      .cost_micros(&model, &usage)
+      .map(|micros| micros as f64)
+      .map_err(|error| Error::new(Status::GenericFailure, error.to_string()))
   }
 
   #[napi]
@@ -144,21 +231,6 @@ impl NativePricing {
   }
 }
 
-#[napi(js_name = "costMicros")]
-pub fn cost_micros_js(
-  input_per_million: f64,
-  output_per_million: f64,
-  input_tokens: f64,
-  output_tokens: f64,
-) -> f64 {
-  crate::pricing::cost_micros(
-    count(input_per_million),
-    count(output_per_million),
-    count(input_tokens),
-    count(output_tokens),
-  ) as f64
-}
-
 /// A read of events: how many there were, and the failure details of the failed ones. The events
 /// themselves went into the caller's buffers (see `RowWriter`), unless those had room for fewer
 /// than `count`: then nothing was read or removed, and the caller retries with larger ones.
@@ -167,6 +239,8 @@ pub struct EventRows {
   pub count: u32,
   pub error_codes: Vec<Option<String>>,
   pub error_messages: Vec<Option<String>>,
+  /// Names counted under `(other)`: a row's name field holds `-(index + 1)` into this.
+  pub overflow_names: Vec<String>,
 }
 
 const ID_LENGTH: usize = 36;
@@ -180,6 +254,7 @@ struct RowWriter<'a> {
   written: usize,
   error_codes: Vec<Option<String>>,
   error_messages: Vec<Option<String>>,
+  overflow_names: Vec<String>,
 }
 
 impl<'a> RowWriter<'a> {
@@ -193,6 +268,7 @@ impl<'a> RowWriter<'a> {
       written: 0,
       error_codes: Vec::new(),
       error_messages: Vec::new(),
+      overflow_names: Vec::new(),
     }
   }
 
@@ -281,6 +357,19 @@ impl<'a> RowWriter<'a> {
         row[TOTAL_COST_MICROS] = *total_cost_micros as f64;
       }
     }
+    if let Some(overflow) = &event.overflow {
+      let fields = [
+        (MODEL, &overflow.model),
+        (AGENT, &overflow.agent),
+        (PROVIDER_ID, &overflow.provider_id),
+      ];
+      for (field, name) in fields {
+        if let Some(name) = name {
+          self.overflow_names.push(name.to_string());
+          row[field] = -(self.overflow_names.len() as f64);
+        }
+      }
+    }
     self.written += 1;
   }
 
@@ -289,31 +378,57 @@ impl<'a> RowWriter<'a> {
       count: count as u32,
       error_codes: self.error_codes,
       error_messages: self.error_messages,
+      overflow_names: self.overflow_names,
     }
   }
 }
 
-/// An event from `record()`, laid out as `event_row` (a timestamp below 0 means now), its names
-/// already interned and its figures validated by the facade.
-fn event_from_row(
-  row: &[f64],
-  event_id: Option<String>,
-  error_code: Option<String>,
-  error_message: Option<String>,
-) -> Result<Event> {
+/// What a `record()` event says in words: its names, which the store interns (or counts under
+/// `(other)`), its id and its failure's text.
+#[napi(object)]
+pub struct EventText {
+  pub event_id: Option<String>,
+  pub model: Option<String>,
+  pub agent_id: Option<String>,
+  pub provider_id: Option<String>,
+  pub error_code: Option<String>,
+  pub error_message: Option<String>,
+}
+
+/// An event from `record()`, its figures laid out as `event_row` (a timestamp below 0 means now)
+/// and validated by the facade, its names in `text`.
+fn event_from_row(names: &Names, row: &[f64], text: EventText) -> Result<Event> {
   use event_row::*;
   let row = row
     .get(..STRIDE)
     .ok_or_else(|| invalid("an event row is incomplete"))?;
-  let model = || symbol(row[MODEL] as u32);
+  let mut overflow = OverflowNames::default();
+  let mut model = || {
+    let name = text
+      .model
+      .as_deref()
+      .ok_or_else(|| invalid("the event names no model"))?;
+    Ok::<_, Error>(symbol_in(&names.models, name, &mut overflow.model))
+  };
+  let model = match row[KIND] as u32 {
+    0 | 1 => Some(model()?),
+    _ => None,
+  };
+  let provider_id = text
+    .provider_id
+    .as_deref()
+    .map(|id| symbol_in(&names.provider_ids, id, &mut overflow.provider_id));
+  let agent = text
+    .agent_id
+    .as_deref()
+    .map(|agent| symbol_in(&names.agents, agent, &mut overflow.agent));
   let provider_at = || provider(row[PROVIDER] as u32);
-  let provider_id = || optional_symbol(row[PROVIDER_ID] as u32);
   let duration = |field: usize| (row[field] >= 0.0).then(|| (row[field] * 1000.0).round() as u64);
-  let payload = match row[KIND] as u32 {
-    0 => Payload::LlmRequestCompleted {
-      model: model()?,
+  let payload = match (row[KIND] as u32, model) {
+    (0, Some(model)) => Payload::LlmRequestCompleted {
+      model,
       provider: provider_at()?,
-      provider_id: provider_id()?,
+      provider_id,
       usage: Usage {
         input_tokens: count(row[INPUT_TOKENS]),
         output_tokens: count(row[OUTPUT_TOKENS]),
@@ -328,28 +443,29 @@ fn event_from_row(
         time_to_first_token_us: duration(TIME_TO_FIRST_TOKEN_MS),
       },
     },
-    1 => Payload::LlmRequestFailed {
-      model: model()?,
+    (1, Some(model)) => Payload::LlmRequestFailed {
+      model,
       provider: provider_at()?,
-      provider_id: provider_id()?,
-      error: FailureDetail::new(error_code.as_deref(), error_message.as_deref()),
+      provider_id,
+      error: FailureDetail::new(text.error_code.as_deref(), text.error_message.as_deref()),
     },
-    2 => Payload::BudgetThresholdReached {
+    (2, _) => Payload::BudgetThresholdReached {
       threshold_percent: row[THRESHOLD_PERCENT] as u8,
       current_spend_micros: count(row[CURRENT_SPEND_MICROS]),
       budget_micros: count(row[BUDGET_MICROS]),
     },
-    3 => Payload::RouterStarted {
+    (3, _) => Payload::RouterStarted {
       port: row[PORT] as u16,
     },
-    4 => Payload::RouterStopped {
+    (4, _) => Payload::RouterStopped {
       total_requests: count(row[TOTAL_REQUESTS]),
       total_cost_micros: count(row[TOTAL_COST_MICROS]),
     },
-    kind => return Err(invalid(format!("unknown event kind {kind}"))),
+    (kind, _) => return Err(invalid(format!("unknown event kind {kind}"))),
   };
-  let mut event = Event::new(optional_symbol(row[AGENT] as u32)?, payload);
-  if let Some(text) = event_id {
+  let mut event = Event::new(agent, payload);
+  event.overflow = (overflow.count() > 0).then(|| Box::new(overflow));
+  if let Some(text) = text.event_id {
     event.id = EventId::parse(&text).ok_or_else(|| invalid("eventId must be a UUID"))?;
   }
   if row[TIMESTAMP_MS] >= 0.0 {
@@ -397,11 +513,9 @@ fn write_stats_rows<K: Copy>(
   entries.len() * stride
 }
 
-/// Memory a store holds from its creation, reported to V8 so that dropped stores prompt a
-/// collection: the inbox's slots (each a boxed batch and a stamp).
-fn store_bytes(capacity: usize) -> i64 {
-  (capacity * (std::mem::size_of::<Box<[u8]>>() + std::mem::size_of::<usize>())) as i64
-}
+/// Memory a store holds besides its events, reported to V8 so that dropped stores prompt a
+/// collection: its staging area, once a thread records, and its fixed parts.
+const STORE_BYTES: i64 = 4096;
 
 /// A store as one JavaScript thread holds it. `custom_finalize`: the memory reported to V8 for
 /// it is given back when V8 collects it, and its staging area is let go.
@@ -420,11 +534,7 @@ impl NativeStore {
     receiver: Option<EventReceiver>,
     owned: bool,
   ) -> Result<Self> {
-    let reported_bytes = if owned {
-      store_bytes(store.capacity())
-    } else {
-      0
-    };
+    let reported_bytes = if owned { STORE_BYTES } else { 0 };
     env.adjust_external_memory(reported_bytes)?;
     Ok(NativeStore {
       store,
@@ -437,6 +547,7 @@ impl NativeStore {
 
 impl ObjectFinalize for NativeStore {
   fn finalize(self, env: Env) -> Result<()> {
+    let mut reported = self.reported_bytes;
     if let Some(area) = self
       .staging
       .lock()
@@ -444,8 +555,9 @@ impl ObjectFinalize for NativeStore {
       .take()
     {
       area.abandon();
+      reported += area.byte_len() as i64;
     }
-    env.adjust_external_memory(-self.reported_bytes)?;
+    env.adjust_external_memory(-reported)?;
     Ok(())
   }
 }
@@ -453,29 +565,62 @@ impl ObjectFinalize for NativeStore {
 #[napi]
 impl NativeStore {
   #[napi(constructor)]
-  pub fn new(env: Env, capacity: u32) -> Result<Self> {
-    Self::wrap(
-      &env,
-      Arc::new(EventStore::new(capacity as usize)),
-      None,
-      true,
-    )
+  pub fn new(env: Env, capacity: u32, max_keys: u32) -> Result<Self> {
+    let store = EventStore::with_max_keys(capacity as usize, max_keys as usize);
+    Self::wrap(&env, Arc::new(store), None, true)
   }
 
   #[napi(factory)]
-  pub fn with_streaming(env: Env, capacity: u32, channel_size: u32) -> Result<Self> {
-    let (store, receiver) = EventStore::with_streaming(capacity as usize, channel_size as usize);
+  pub fn with_streaming(env: Env, capacity: u32, max_keys: u32, channel_size: u32) -> Result<Self> {
+    let (store, receiver) =
+      EventStore::with_streaming(capacity as usize, max_keys as usize, channel_size as usize);
     Self::wrap(&env, Arc::new(store), Some(receiver), true)
   }
 
   #[napi(factory)]
-  pub fn shared(env: Env, name: String, capacity: Option<u32>) -> Result<Self> {
+  pub fn shared(
+    env: Env,
+    name: String,
+    capacity: Option<u32>,
+    max_keys: Option<u32>,
+  ) -> Result<Self> {
     // The registry belongs to the process, not to the env that asks first: keep this image
     // loaded when that env (a worker) goes away, so the stores outlive it for every other thread.
     napi::bindgen_prelude::retain_current_module_for_unload_safety();
-    let store = registry::shared(&name, capacity.map(|capacity| capacity as usize))
+    let as_usize = |value: Option<u32>| value.map(|value| value as usize);
+    let store = registry::shared(&name, as_usize(capacity), as_usize(max_keys))
       .map_err(|error| invalid(error.to_string()))?;
     Self::wrap(&env, store, None, false)
+  }
+
+  /// The symbol id of a name in one of the store's dimensions (0 models, 1 agents, 2 provider
+  /// ids), interning it on first sight; 0 when that dimension is full, and the name counts under
+  /// `(other)`.
+  #[napi]
+  pub fn intern(&self, dimension: u32, name: String) -> Result<u32> {
+    let table = self
+      .store
+      .names()
+      .table(dimension)
+      .ok_or_else(|| invalid(format!("unknown dimension {dimension}")))?;
+    Ok(table.intern(&name).map_or(0, Symbol::id))
+  }
+
+  /// A dimension's names with ids `fromId..`, so a thread can extend its cache with one call.
+  #[napi]
+  pub fn symbol_names(&self, dimension: u32, from_id: u32) -> Result<Vec<String>> {
+    let table = self
+      .store
+      .names()
+      .table(dimension)
+      .ok_or_else(|| invalid(format!("unknown dimension {dimension}")))?;
+    Ok(
+      table
+        .names_from(from_id)
+        .iter()
+        .map(|name| name.to_string())
+        .collect(),
+    )
   }
 
   /// Whether both handles reach the same store, so the facade can keep one wrapper (and one
@@ -490,28 +635,33 @@ impl NativeStore {
     registry::remove(&name)
   }
 
-  /// This handle's staging area (`layout::staging`), created on first use: the facade writes
-  /// completed requests there and publishes each with one atomic store. The memory belongs to the
-  /// store; the returned buffer only views it, and keeps it alive while it is reachable.
+  /// A new staging area of `rows` rows for this handle (`layout::staging`), abandoning the one it
+  /// had: the facade writes completed requests there and publishes each with one atomic store.
+  /// The memory belongs to the store; the returned buffer only views it, and keeps it alive while
+  /// it is reachable.
   #[napi]
-  pub fn staging_area<'env>(&self, env: &'env Env) -> Result<ArrayBuffer<'env>> {
-    let mut held = self.staging.lock().unwrap_or_else(PoisonError::into_inner);
-    let area = held
-      .get_or_insert_with(|| self.store.staging_area())
-      .clone();
-    let data = area.as_ptr();
-    // SAFETY: the area is `StagingArea::byte_len()` bytes long and lives until the finalizer
-    // drops the `Arc` it is given, after V8 has let go of the buffer.
-    let buffer = unsafe {
-      ArrayBuffer::from_external(env, data, StagingArea::byte_len(), area, |_, area| {
-        drop(area)
-      })
-    }?;
+  pub fn staging_area<'env>(&self, env: &'env Env, rows: u32) -> Result<ArrayBuffer<'env>> {
+    let area = self.store.staging_area(rows as usize);
+    let (data, length) = (area.as_ptr(), area.byte_len());
+    // SAFETY: the area is `length` bytes long and lives until the finalizer drops the `Arc` it
+    // is given, after V8 has let go of the buffer.
+    let buffer =
+      unsafe { ArrayBuffer::from_external(env, data, length, area.clone(), |_, area| drop(area)) }?;
     // A runtime that refuses external buffers copies the data instead: rows written there would
     // never reach the store.
     if buffer.as_ptr() != data.cast_const() {
-      return Err(Error::new(Status::GenericFailure, "this JavaScript runtime does not allow external array buffers, which iron-runtime-analytics needs"));
+      area.abandon();
+      return Err(Error::new(
+        Status::GenericFailure,
+        "this JavaScript runtime does not allow external array buffers, which iron-runtime-analytics needs",
+      ));
     }
+    let mut held = self.staging.lock().unwrap_or_else(PoisonError::into_inner);
+    let released = held.replace(area).map_or(0, |old| {
+      old.abandon();
+      old.byte_len()
+    });
+    env.adjust_external_memory(length as i64 - released as i64)?;
     Ok(buffer)
   }
 
@@ -551,17 +701,12 @@ impl NativeStore {
     self.store.capacity() as u32
   }
 
-  /// Records the event `row` holds (see `event_from_row`); returns its `record_outcome`.
+  /// Records the event `row` and `text` describe (see `event_from_row`); returns its
+  /// `record_outcome`. `priced`: whether a completed request's model resolved to a price.
   #[napi]
-  pub fn record_event(
-    &self,
-    row: Float64ArraySlice,
-    event_id: Option<String>,
-    error_code: Option<String>,
-    error_message: Option<String>,
-  ) -> Result<i32> {
-    let event = event_from_row(&row, event_id, error_code, error_message)?;
-    Ok(record_outcome(self.store.record(event)))
+  pub fn record_event(&self, row: Float64ArraySlice, text: EventText, priced: bool) -> Result<i32> {
+    let event = event_from_row(self.store.names(), &row, text)?;
+    Ok(record_outcome(self.store.record_priced(event, priced)))
   }
 
   #[napi]
@@ -579,12 +724,14 @@ impl NativeStore {
     // SAFETY: as in `RowWriter::new`.
     let out = unsafe { out.as_mut() };
     let stats = self.store.stats();
-    let unpriced: Vec<Symbol> = stats
+    // Sorted here, by name: cheaper than in JavaScript when there are many.
+    let mut unpriced: Vec<Symbol> = stats
       .by_model
       .iter()
       .filter(|(_, figures)| figures.unpriced_requests > 0)
       .map(|(model, _)| *model)
       .collect();
+    unpriced.sort_by_cached_key(|model| stats.names.models.name(*model));
     let rows = stats.by_model.len() + stats.by_provider.len() + stats.by_agent.len();
     let length = HEAD + rows * row::STRIDE + unpriced.len();
     if let Some(out) = out.get_mut(..length) {
@@ -600,7 +747,7 @@ impl NativeStore {
       head[CACHE_WRITE_1H_TOKENS] = totals.cache_write_1h_tokens as f64;
       head[REASONING_TOKENS] = totals.reasoning_tokens as f64;
       head[UNPRICED_REQUESTS] = totals.unpriced_requests as f64;
-      head[OVERFLOWED_KEYS] = 0.0;
+      head[OVERFLOWED_KEYS] = stats.overflowed_keys as f64;
       head[MODEL_ROWS] = stats.by_model.len() as f64;
       head[PROVIDER_ROWS] = stats.by_provider.len() as f64;
       head[AGENT_ROWS] = stats.by_agent.len() as f64;
@@ -759,7 +906,8 @@ pub struct StagingLayout {
   pub tail: u32,
   pub buffer_full: u32,
   pub rows_at: u32,
-  pub rows: u32,
+  pub first_rows: u32,
+  pub max_rows: u32,
   pub stride: u32,
   pub model: u32,
   pub provider: u32,
@@ -868,7 +1016,8 @@ pub fn layout() -> Layout {
       tail: index(staging::TAIL),
       buffer_full: index(staging::BUFFER_FULL),
       rows_at: index(staging::ROWS_AT),
-      rows: index(staging::ROWS),
+      first_rows: index(staging::FIRST_ROWS),
+      max_rows: index(staging::MAX_ROWS),
       stride: index(row),
       model: index(staging::row::MODEL),
       provider: index(staging::row::PROVIDER),

@@ -5,6 +5,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::provider::Provider;
 use crate::symbol::Symbol;
+use crate::usage::Usage;
 
 /// A UUID v4, stored as bytes so an event stays small and 8-byte aligned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -86,6 +87,26 @@ pub struct Event {
   pub timestamp_ms: u64,
   pub agent: Option<Symbol>,
   pub payload: Payload,
+  /// The names its store's tables had no room for: those symbols are `Symbol::OTHER`.
+  pub overflow: Option<Box<OverflowNames>>,
+}
+
+/// Names an event keeps as strings because its store counts them under `(other)`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct OverflowNames {
+  pub model: Option<Box<str>>,
+  pub agent: Option<Box<str>>,
+  pub provider_id: Option<Box<str>>,
+}
+
+impl OverflowNames {
+  /// How many names overflowed.
+  pub fn count(&self) -> u64 {
+    [&self.model, &self.agent, &self.provider_id]
+      .iter()
+      .filter(|name| name.is_some())
+      .count() as u64
+  }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -117,28 +138,6 @@ pub enum Payload {
     total_requests: u64,
     total_cost_micros: u64,
   },
-}
-
-/// One call's token counts: the cache and reasoning parts are included in the input and output.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Usage {
-  pub input_tokens: u64,
-  pub output_tokens: u64,
-  pub cache_read_tokens: u64,
-  pub cache_write_tokens: u64,
-  pub cache_write_1h_tokens: u64,
-  pub reasoning_tokens: u64,
-}
-
-impl Usage {
-  /// Input and output only, as the crate's recording calls give them.
-  pub fn new(input_tokens: u64, output_tokens: u64) -> Self {
-    Usage {
-      input_tokens,
-      output_tokens,
-      ..Usage::default()
-    }
-  }
 }
 
 /// How long a request took, when the router says, to the microsecond.
@@ -178,6 +177,7 @@ impl Event {
       timestamp_ms,
       agent,
       payload,
+      overflow: None,
     }
   }
 }
@@ -253,6 +253,9 @@ impl StoredCompleted {
     else {
       return None;
     };
+    if event.overflow.is_some() {
+      return None;
+    }
     let narrow = |count: u64| u32::try_from(count).ok();
     let duration = |us: Option<u64>| {
       us.map_or(Some(NO_DURATION), |us| {
@@ -287,6 +290,7 @@ impl StoredCompleted {
     let duration = |us: u32| (us != NO_DURATION).then_some(u64::from(us));
     Event {
       id: self.id,
+      overflow: None,
       timestamp_ms: u64::from(self.timestamp_high) << 32 | u64::from(self.timestamp_low),
       agent: self.agent,
       payload: Payload::LlmRequestCompleted {
@@ -314,6 +318,15 @@ impl StoredCompleted {
 #[cfg(test)]
 mod tests {
   use super::*;
+  use crate::symbol::SymbolTable;
+
+  fn symbol(index: usize) -> Symbol {
+    let table = SymbolTable::new(10);
+    (0..index)
+      .map(|at| table.intern(&format!("stored-{at}")).unwrap())
+      .last()
+      .unwrap()
+  }
 
   #[test]
   fn ids_are_version_4_and_round_trip() {
@@ -346,9 +359,9 @@ mod tests {
 
   fn completed(timestamp_ms: u64, input_tokens: u64, cost_micros: u64) -> Event {
     let payload = Payload::LlmRequestCompleted {
-      model: Symbol::intern("stored-model"),
+      model: symbol(1),
       provider: Provider::Anthropic,
-      provider_id: Some(Symbol::intern("stored-provider")),
+      provider_id: Some(symbol(2)),
       usage: Usage {
         input_tokens,
         output_tokens: 7,
@@ -363,7 +376,7 @@ mod tests {
         time_to_first_token_us: None,
       },
     };
-    Event::with_timestamp(timestamp_ms, Some(Symbol::intern("stored-agent")), payload)
+    Event::with_timestamp(timestamp_ms, Some(symbol(3)), payload)
   }
 
   #[test]
@@ -371,7 +384,7 @@ mod tests {
     let failed = Event::new(
       None,
       Payload::LlmRequestFailed {
-        model: Symbol::intern("stored-model"),
+        model: symbol(1),
         provider: Provider::Unknown,
         provider_id: None,
         error: FailureDetail::new(Some("rate_limited"), Some("slow down")),

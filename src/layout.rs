@@ -14,10 +14,16 @@ pub mod staging {
   pub const BUFFER_FULL: usize = 32;
   /// `f64` index of the first row.
   pub const ROWS_AT: usize = 24;
-  /// Rows in the ring.
-  pub const ROWS: usize = 1024;
-  /// Bytes of a whole area.
-  pub const BYTES: usize = (ROWS_AT + ROWS * row::STRIDE) * 8;
+  /// Rows in a thread's first ring. A writer that finds its ring full takes one twice as large,
+  /// up to `MAX_ROWS`, and after that drains its ring itself: a store a thread records into
+  /// rarely costs it little memory, and a busy one few native calls.
+  pub const FIRST_ROWS: usize = 16;
+  pub const MAX_ROWS: usize = 1024;
+
+  /// Bytes of an area of `rows` rows.
+  pub const fn bytes(rows: usize) -> usize {
+    (ROWS_AT + rows * row::STRIDE) * 8
+  }
 
   /// The `f64` fields of one staged completed request. Names are symbol ids (0: absent), the
   /// provider is its index, counts are non-negative safe integers, the cost is in micros, a

@@ -3,15 +3,16 @@
 
 use std::cell::RefCell;
 
-use crate::event::{current_time_ms, Event, EventId, Payload, StoredEvent, Timing, Usage};
+use crate::event::{current_time_ms, Event, EventId, OverflowNames, Payload, StoredEvent, Timing};
 use crate::layout::staging::row;
 use crate::pricing::PricingManager;
 use crate::provider::{infer_provider, Provider};
 use crate::stats::{Exhausted, ModelStats, Tally};
 use crate::store::EventStore;
-use crate::symbol::Symbol;
+use crate::symbol::{Names, Symbol, SymbolTable};
+use crate::usage::Usage;
 
-/// A completed request whose names are already interned and whose cost is known.
+/// A completed request whose names are already interned in its store and whose cost is known.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct CompletedRequest {
   pub model: Symbol,
@@ -43,31 +44,31 @@ impl CompletedRequest {
         cost_micros: self.cost_micros,
         timing: self.timing,
       },
+      overflow: None,
     }
   }
 }
 
-/// The request of one staged row, or `None` if it names a symbol that was never interned or a
+/// The request of one staged row, or `None` if it names a symbol its store never handed out or a
 /// provider that does not exist.
 #[inline(always)]
-fn staged_request(fields: &[f64]) -> Option<CompletedRequest> {
+fn staged_request(names: &Names, fields: &[f64]) -> Option<CompletedRequest> {
   // `as` saturates and truncates: the facade writes ids it got from `intern` and counts it checked.
-  let symbol = |value: f64| Symbol::from_id(value as u32);
-  let optional = |value: f64| {
+  let optional = |table: &SymbolTable, value: f64| {
     if value == 0.0 {
       Some(None)
     } else {
-      symbol(value).map(Some)
+      table.from_id(value as u32).map(Some)
     }
   };
   let count = |field: usize| fields[field] as u64;
   let duration =
     |field: usize| (fields[field] >= 0.0).then(|| (fields[field] * 1000.0).round() as u64);
   Some(CompletedRequest {
-    model: symbol(fields[row::MODEL])?,
+    model: names.models.from_id(fields[row::MODEL] as u32)?,
     provider: *Provider::ALL.get(fields[row::PROVIDER] as usize)?,
-    agent: optional(fields[row::AGENT])?,
-    provider_id: optional(fields[row::PROVIDER_ID])?,
+    agent: optional(&names.agents, fields[row::AGENT])?,
+    provider_id: optional(&names.provider_ids, fields[row::PROVIDER_ID])?,
     usage: Usage {
       input_tokens: count(row::INPUT_TOKENS),
       output_tokens: count(row::OUTPUT_TOKENS),
@@ -82,6 +83,15 @@ fn staged_request(fields: &[f64]) -> Option<CompletedRequest> {
       time_to_first_token_us: duration(row::TIME_TO_FIRST_TOKEN_MS),
     },
     priced: fields[row::PRICED] != 0.0,
+  })
+}
+
+/// The symbol of `name` in `table`, or `(other)` with the name kept in `overflow` when the table
+/// is full.
+pub fn symbol_in(table: &SymbolTable, name: &str, overflow: &mut Option<Box<str>>) -> Symbol {
+  table.intern(name).unwrap_or_else(|| {
+    *overflow = Some(Box::from(name));
+    Symbol::OTHER
   })
 }
 
@@ -106,21 +116,34 @@ impl EventStore {
     provider_id: Option<&str>,
   ) -> Result<bool, Exhausted> {
     let price = pricing.get(model);
-    let cost_micros = price
-      .as_ref()
-      .map_or(0, |price| price.cost_micros(input_tokens, output_tokens));
-    self.record_completed(CompletedRequest {
-      model: Symbol::intern(model),
-      provider: infer_provider(model),
-      agent: agent_id.map(Symbol::intern),
-      provider_id: provider_id.map(Symbol::intern),
-      usage: Usage::new(input_tokens, output_tokens),
-      cost_micros,
-      timing: Timing::default(),
-      priced: price.is_some_and(|price| price.has_valid_pricing()),
-    })
+    let cost_micros = match &price {
+      Some(price) => price
+        .usage_cost_micros(&Usage::plain(input_tokens, output_tokens))
+        .map_err(|_| Exhausted::CostMicros)?,
+      None => 0,
+    };
+    let names = self.names();
+    let mut overflow = OverflowNames::default();
+    let model_symbol = symbol_in(&names.models, model, &mut overflow.model);
+    let agent = agent_id.map(|agent| symbol_in(&names.agents, agent, &mut overflow.agent));
+    let provider_id =
+      provider_id.map(|id| symbol_in(&names.provider_ids, id, &mut overflow.provider_id));
+    let mut event = Event::new(
+      agent,
+      Payload::LlmRequestCompleted {
+        model: model_symbol,
+        provider: infer_provider(model),
+        provider_id,
+        usage: Usage::plain(input_tokens, output_tokens),
+        cost_micros,
+        timing: Timing::default(),
+      },
+    );
+    event.overflow = (overflow.count() > 0).then(|| Box::new(overflow));
+    self.record_priced(event, price.is_some_and(|price| price.has_valid_pricing()))
   }
 
+  /// Records a request whose names were interned in this store.
   pub fn record_completed(&self, request: CompletedRequest) -> Result<bool, Exhausted> {
     let usage = &request.usage;
     self
@@ -136,9 +159,9 @@ impl EventStore {
     Ok(self.buffer_counted(request.into_event_with(EventId::new_v4(), current_time_ms())))
   }
 
-  /// Records staged rows (`layout::staging::row`), in order. Their
-  /// figures were reserved when the facade staged them. A row that names an unknown symbol or
-  /// provider can only come from a defect in the facade: it is counted as dropped.
+  /// Records staged rows (`layout::staging::row`), in order. Their figures were reserved when the
+  /// facade staged them. A row that names an unknown symbol or provider can only come from a
+  /// defect in the facade: it is counted as dropped.
   pub fn record_staged(&self, staged: &[f64]) {
     let rows = staged.chunks_exact(row::STRIDE);
     let wanted = rows.len();
@@ -148,9 +171,10 @@ impl EventStore {
     let mut batch = Vec::with_capacity(reserved);
     let mut ids = fastrand::Rng::new();
     let now = if reserved > 0 { current_time_ms() } else { 0 };
+    let names = self.names().clone();
     with_tally(|tally| {
       for fields in rows {
-        let Some(request) = staged_request(fields) else {
+        let Some(request) = staged_request(&names, fields) else {
           continue;
         };
         tally.add(
@@ -217,8 +241,8 @@ mod tests {
   #[test]
   fn staged_rows_are_all_counted_and_buffered_while_there_is_room() {
     let store = EventStore::new(2);
-    let model = Symbol::intern("staged-model");
-    let agent = Symbol::intern("staged-agent");
+    let model = store.names().models.intern("staged-model").unwrap();
+    let agent = store.names().agents.intern("staged-agent").unwrap();
     let rows: Vec<f64> = (1..=3)
       .flat_map(|input| {
         row(
@@ -269,7 +293,7 @@ mod tests {
     let store = EventStore::new(1);
     let before = current_time_ms();
     store.record_staged(&row(
-      Symbol::intern("staged-model"),
+      store.names().models.intern("staged-model").unwrap(),
       Provider::Unknown,
       None,
       1,
@@ -283,7 +307,7 @@ mod tests {
   #[test]
   fn a_bad_row_is_counted_as_dropped_and_the_others_are_recorded() {
     let store = EventStore::new(10);
-    let model = Symbol::intern("staged-model");
+    let model = store.names().models.intern("staged-model").unwrap();
     let good = row(model, Provider::Anthropic, None, 5, 1, 1);
     let mut unknown_symbol = good;
     unknown_symbol[row::AGENT] = f64::from(u32::MAX);
@@ -311,7 +335,7 @@ mod tests {
   fn unpriced_requests_are_counted_per_model() {
     let store = EventStore::new(4);
     let mut unpriced = row(
-      Symbol::intern("unpriced-model"),
+      store.names().models.intern("unpriced-model").unwrap(),
       Provider::Unknown,
       None,
       5,
@@ -334,9 +358,15 @@ mod tests {
   fn keys_that_share_a_tally_slot_keep_their_own_figures() {
     // More agents than the tally has slots, so some evict others within one batch.
     let store = EventStore::new(1);
-    let model = Symbol::intern("staged-model");
+    let model = store.names().models.intern("staged-model").unwrap();
     let agents: Vec<Symbol> = (0..600)
-      .map(|index| Symbol::intern(&format!("tally-agent-{index}")))
+      .map(|index| {
+        store
+          .names()
+          .agents
+          .intern(&format!("tally-agent-{index}"))
+          .unwrap()
+      })
       .collect();
     let rows: Vec<f64> = (0..3)
       .flat_map(|_| {
@@ -348,12 +378,14 @@ mod tests {
     store.record_staged(&rows);
     let stats = store.stats();
     for agent in &agents {
-      let figures = stats.agent(&agent.name()).expect("every agent is counted");
+      let figures = stats
+        .agent(&store.names().agents.name(*agent))
+        .expect("every agent is counted");
       assert_eq!(
         (figures.request_count, figures.input_tokens),
         (3, 21),
         "{}",
-        agent.name()
+        store.names().agents.name(*agent)
       );
     }
     assert_eq!(stats.totals.request_count, 1_800);
@@ -385,5 +417,61 @@ mod tests {
       store.record_llm_completed(&pricing, "unpriced-model", 0, 5, None, None),
       Ok(true)
     );
+  }
+
+  #[test]
+  fn readers_on_many_threads_drain_writers_staging_areas_each_row_once() {
+    const WRITERS: usize = 3;
+    const ROWS_EACH: u64 = 20_000;
+    let store = std::sync::Arc::new(EventStore::new(1_000));
+    let model = store.names().models.intern("staged-model").unwrap();
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let readers: Vec<_> = (0..3)
+      .map(|reader| {
+        let (store, done) = (store.clone(), done.clone());
+        std::thread::spawn(move || {
+          let mut drained = 0;
+          while !done.load(std::sync::atomic::Ordering::Acquire) {
+            match reader {
+              0 => drained += store.drain_all().len() as u64,
+              1 => drop(store.stats()),
+              _ => drop(store.len()),
+            }
+          }
+          drained
+        })
+      })
+      .collect();
+    let writers: Vec<_> = (0..WRITERS)
+      .map(|writer| {
+        let store = store.clone();
+        std::thread::spawn(move || {
+          let area = store.staging_area(64);
+          for input in 1..=ROWS_EACH {
+            let fields = row(model, Provider::OpenAI, None, input, writer as u64, 1);
+            while !area.publish(&fields) {
+              store.drain_staged();
+            }
+          }
+          area.abandon();
+        })
+      })
+      .collect();
+    writers
+      .into_iter()
+      .for_each(|writer| writer.join().unwrap());
+    done.store(true, std::sync::atomic::Ordering::Release);
+    let drained: u64 = readers
+      .into_iter()
+      .map(|reader| reader.join().unwrap())
+      .sum();
+    let stats = store.stats();
+    let total = WRITERS as u64 * ROWS_EACH;
+    assert_eq!(stats.totals.request_count, total);
+    assert_eq!(
+      stats.totals.input_tokens,
+      WRITERS as u64 * ROWS_EACH * (ROWS_EACH + 1) / 2
+    );
+    assert_eq!(drained + store.len() as u64 + store.dropped_count(), total);
   }
 }

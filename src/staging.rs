@@ -12,34 +12,40 @@
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 
-use crate::layout::staging::{row, BUFFER_FULL, BYTES, HEAD, ROWS, ROWS_AT, TAIL};
+use crate::layout::staging::{bytes, row, BUFFER_FULL, HEAD, MAX_ROWS, ROWS_AT, TAIL};
 
 pub struct StagingArea {
   // `u64` words so that the rows are 8-byte aligned; the header's `u32` counters live in the
   // first words. Atomics because the writer is another thread (and another language).
   memory: Box<[AtomicU64]>,
+  rows: usize,
   drain: Mutex<()>,
   abandoned: AtomicBool,
 }
 
-impl Default for StagingArea {
-  fn default() -> Self {
+impl StagingArea {
+  /// An area of `rows` rows, at most `MAX_ROWS`.
+  pub fn new(rows: usize) -> Self {
+    let rows = rows.clamp(1, MAX_ROWS);
     StagingArea {
-      memory: (0..BYTES / 8).map(|_| AtomicU64::new(0)).collect(),
+      memory: (0..bytes(rows) / 8).map(|_| AtomicU64::new(0)).collect(),
+      rows,
       drain: Mutex::new(()),
       abandoned: AtomicBool::new(false),
     }
   }
-}
 
-impl StagingArea {
   /// The start of the area, for the binding to hand to its writer.
   pub fn as_ptr(&self) -> *mut u8 {
     self.memory.as_ptr() as *mut u8
   }
 
-  pub const fn byte_len() -> usize {
-    BYTES
+  pub fn byte_len(&self) -> usize {
+    bytes(self.rows)
+  }
+
+  pub fn rows(&self) -> usize {
+    self.rows
   }
 
   fn counter(&self, index: usize) -> &AtomicU32 {
@@ -76,18 +82,18 @@ impl StagingArea {
       return 0;
     }
     // A writer never publishes more than a ring's worth; anything else is not a row count.
-    let count = count.min(ROWS);
-    let first = tail as usize % ROWS;
-    let until_end = count.min(ROWS - first);
-    record(self.rows(first, until_end));
+    let count = count.min(self.rows);
+    let first = tail as usize % self.rows;
+    let until_end = count.min(self.rows - first);
+    record(self.rows_from(first, until_end));
     if until_end < count {
-      record(self.rows(0, count - until_end));
+      record(self.rows_from(0, count - until_end));
     }
     self.counter(TAIL).store(head, Ordering::Release);
     count
   }
 
-  fn rows(&self, first: usize, count: usize) -> &[f64] {
+  fn rows_from(&self, first: usize, count: usize) -> &[f64] {
     let start = ROWS_AT + first * row::STRIDE;
     let words = &self.memory[start..start + count * row::STRIDE];
     // SAFETY: these rows were published before `head` was read with acquire ordering, and the
@@ -97,22 +103,29 @@ impl StagingArea {
   }
 }
 
+/// Writes rows as the facade does, for tests of the readers.
+#[cfg(test)]
+impl StagingArea {
+  /// Fills the row at `head` and publishes it; false when the ring is full.
+  pub(crate) fn publish(&self, fields: &[f64]) -> bool {
+    let head = self.counter(HEAD).load(Ordering::Relaxed);
+    if head.wrapping_sub(self.counter(TAIL).load(Ordering::Acquire)) as usize >= self.rows {
+      return false;
+    }
+    let at = ROWS_AT + (head as usize % self.rows) * row::STRIDE;
+    for (offset, value) in fields.iter().enumerate() {
+      self.memory[at + offset].store(value.to_bits(), Ordering::Relaxed);
+    }
+    self
+      .counter(HEAD)
+      .store(head.wrapping_add(1), Ordering::Release);
+    true
+  }
+}
+
 #[cfg(test)]
 mod tests {
   use super::*;
-
-  /// Writes rows as the facade does: fill, then publish.
-  fn publish(area: &StagingArea, values: &[f64]) {
-    let head = area.counter(HEAD).load(Ordering::Relaxed);
-    for (offset, value) in values.iter().enumerate() {
-      let at = ROWS_AT + (head as usize % ROWS) * row::STRIDE;
-      area.memory[at + offset % row::STRIDE].store(value.to_bits(), Ordering::Relaxed);
-      if offset % row::STRIDE == row::STRIDE - 1 {
-        let head = area.counter(HEAD).load(Ordering::Relaxed).wrapping_add(1);
-        area.counter(HEAD).store(head, Ordering::Release);
-      }
-    }
-  }
 
   fn row_of(first: f64) -> Vec<f64> {
     (0..row::STRIDE).map(|field| first + field as f64).collect()
@@ -120,11 +133,11 @@ mod tests {
 
   #[test]
   fn drains_published_rows_in_order_across_the_wrap() {
-    let area = StagingArea::default();
+    let area = StagingArea::new(MAX_ROWS);
     let mut seen = Vec::new();
     for round in 0..3 {
       for index in 0..700 {
-        publish(&area, &row_of((round * 1000 + index) as f64));
+        assert!(area.publish(&row_of((round * 1000 + index) as f64)));
       }
       area.drain(|rows| seen.extend(rows.chunks_exact(row::STRIDE).map(|row| row[0])));
     }
@@ -137,7 +150,7 @@ mod tests {
 
   #[test]
   fn concurrent_drains_take_each_row_once() {
-    let area = std::sync::Arc::new(StagingArea::default());
+    let area = std::sync::Arc::new(StagingArea::new(MAX_ROWS));
     let total = std::sync::Arc::new(AtomicU64::new(0));
     let readers: Vec<_> = (0..3)
       .map(|_| {
@@ -155,18 +168,12 @@ mod tests {
     let mut written = 0u64;
     for value in 1..=20_000u64 {
       // As the facade does, a writer that finds its ring full drains it itself.
-      if area
-        .counter(HEAD)
-        .load(Ordering::Relaxed)
-        .wrapping_sub(area.counter(TAIL).load(Ordering::Acquire)) as usize
-        >= ROWS
-      {
+      while !area.publish(&row_of(value as f64)) {
         area.drain(|rows| {
           let sum: f64 = rows.chunks_exact(row::STRIDE).map(|row| row[0]).sum();
           total.fetch_add(sum as u64, Ordering::Relaxed);
         });
       }
-      publish(&area, &row_of(value as f64));
       written += value;
     }
     readers

@@ -5,14 +5,16 @@
 
 use std::hash::BuildHasherDefault;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
 
 use crossbeam::utils::CachePadded;
 use dashmap::DashMap;
 use rustc_hash::FxHasher;
 
-use crate::event::{Event, Payload, Usage};
+use crate::event::{Event, Payload};
 use crate::provider::Provider;
-use crate::symbol::Symbol;
+use crate::symbol::{Names, Symbol, SymbolTable};
+use crate::usage::{Usage, MAX_SAFE_INTEGER};
 
 type SymbolMap<V> = DashMap<Symbol, V, BuildHasherDefault<FxHasher>>;
 
@@ -117,9 +119,6 @@ pub fn micros_to_usd(micros: u64) -> f64 {
   micros as f64 / 1_000_000.0
 }
 
-/// The largest figure a JavaScript number holds exactly.
-pub const MAX_FIGURE: u64 = (1 << 53) - 1;
-
 #[derive(Default)]
 struct AtomicModelStats([AtomicU64; FIELDS]);
 
@@ -148,7 +147,7 @@ struct Headroom([AtomicU64; 3]);
 
 impl Default for Headroom {
   fn default() -> Self {
-    Headroom(std::array::from_fn(|_| AtomicU64::new(MAX_FIGURE)))
+    Headroom(std::array::from_fn(|_| AtomicU64::new(MAX_SAFE_INTEGER)))
   }
 }
 
@@ -197,12 +196,18 @@ pub struct LiveStats {
   by_provider: [CachePadded<ProviderSlot>; 3],
   by_model: SymbolMap<AtomicModelStats>,
   by_agent: SymbolMap<AtomicModelStats>,
+  overflowed: AtomicU64,
 }
 
 impl LiveStats {
+  /// Counts names recorded under `(other)`.
+  pub fn count_overflowed(&self, names: u64) {
+    self.overflowed.fetch_add(names, Relaxed);
+  }
+
   /// Counts one event (rules of the crate: completed and failed requests only). Its figures must
   /// have been reserved (`reserve`).
-  pub fn apply(&self, event: &Event) {
+  pub fn apply(&self, event: &Event, priced: bool) {
     match event.payload {
       Payload::LlmRequestCompleted {
         model,
@@ -215,7 +220,7 @@ impl LiveStats {
           model,
           provider,
           event.agent,
-          &ModelStats::completed(&usage, cost_micros, true),
+          &ModelStats::completed(&usage, cost_micros, priced),
         );
       }
       Payload::LlmRequestFailed {
@@ -307,7 +312,7 @@ impl LiveStats {
     self.totals.load().cost_micros
   }
 
-  pub fn snapshot(&self) -> ComputedStats {
+  pub fn snapshot(&self, names: Arc<Names>) -> ComputedStats {
     let by_provider = Provider::ALL
       .iter()
       .filter(|provider| self.by_provider[provider.index()].seen.load(Relaxed))
@@ -318,6 +323,8 @@ impl LiveStats {
       by_model: load_all(&self.by_model),
       by_provider,
       by_agent: load_all(&self.by_agent),
+      overflowed_keys: self.overflowed.load(Relaxed),
+      names,
     }
   }
 }
@@ -450,13 +457,17 @@ fn load_all(map: &SymbolMap<AtomicModelStats>) -> Vec<(Symbol, ModelStats)> {
 }
 
 /// A point-in-time copy of a store's figures.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone)]
 pub struct ComputedStats {
   /// `request_count` counts completed and failed requests here.
   pub totals: ModelStats,
   pub by_model: Vec<(Symbol, ModelStats)>,
   pub by_provider: Vec<(Provider, ModelStats)>,
   pub by_agent: Vec<(Symbol, ModelStats)>,
+  /// Names recorded under `(other)` because their dimension was full.
+  pub overflowed_keys: u64,
+  /// The store's names, to read the keys by.
+  pub names: Arc<Names>,
 }
 
 impl ComputedStats {
@@ -492,11 +503,11 @@ impl ComputedStats {
   }
 
   pub fn model(&self, name: &str) -> Option<ModelStats> {
-    find_by_name(&self.by_model, name)
+    find_by_name(&self.by_model, &self.names.models, name)
   }
 
   pub fn agent(&self, name: &str) -> Option<ModelStats> {
-    find_by_name(&self.by_agent, name)
+    find_by_name(&self.by_agent, &self.names.agents, name)
   }
 
   pub fn provider(&self, provider: Provider) -> Option<ModelStats> {
@@ -508,9 +519,13 @@ impl ComputedStats {
   }
 }
 
-fn find_by_name(entries: &[(Symbol, ModelStats)], name: &str) -> Option<ModelStats> {
+fn find_by_name(
+  entries: &[(Symbol, ModelStats)],
+  table: &SymbolTable,
+  name: &str,
+) -> Option<ModelStats> {
   entries
     .iter()
-    .find(|(symbol, _)| &*symbol.name() == name)
+    .find(|(symbol, _)| &*table.name(*symbol) == name)
     .map(|(_, figures)| *figures)
 }

@@ -1,7 +1,7 @@
 //! The event store: a bounded lock-free buffer plus live aggregates.
 //!
 //! Producers never lock the buffer: slots are reserved with a compare-and-swap on `occupied`, and
-//! the events go into the `inbox` (a crossbeam `ArrayQueue`) as one batch per reservation; the
+//! the events go into the `inbox` (a crossbeam `SegQueue`) as one batch per reservation; the
 //! aggregates are updated as `stats` describes. Readers move whatever is in the inbox, in order,
 //! to the end of the `ledger` under a mutex that only readers take, and read or remove events
 //! there. So a snapshot or an acknowledgement never pops and re-pushes events under producers'
@@ -17,23 +17,28 @@ use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
-use crossbeam::queue::ArrayQueue;
+use crossbeam::queue::SegQueue;
 
 use crate::event::{Event, EventId, StoredEvent};
 use crate::staging::StagingArea;
 use crate::stats::{ComputedStats, Exhausted, LiveStats};
 use crate::stream::{self, EventReceiver, EventSender};
+use crate::symbol::Names;
 
 pub const DEFAULT_CAPACITY: usize = 10_000;
 pub const MAX_CAPACITY: usize = 10_000_000;
+/// Names a store aggregates per dimension (models, agents, provider ids) unless told otherwise.
+pub const DEFAULT_MAX_KEYS: usize = 100_000;
 
 pub struct EventStore {
+  names: Arc<Names>,
   capacity: usize,
   occupied: AtomicUsize,
   // Batches of events, one per reservation: a batch costs the queue one push however many events
-  // it holds. Events are kept as `StoredEvent`s, two thirds the size of an `Event`. Every batch
-  // holds at least one reserved event, so the inbox never holds more batches than `capacity`.
-  inbox: ArrayQueue<Box<[StoredEvent]>>,
+  // it holds. Events are kept as `StoredEvent`s, smaller than an `Event`. Every batch holds at
+  // least one reserved event, so `occupied` bounds the inbox; a segmented queue allocates as it
+  // fills rather than `capacity` slots up front, so an idle store costs little.
+  inbox: SegQueue<Box<[StoredEvent]>>,
   ledger: Mutex<Ledger>,
   areas: RwLock<Vec<Arc<StagingArea>>>,
   dropped: AtomicU64,
@@ -98,21 +103,32 @@ impl Ledger {
 impl EventStore {
   /// `capacity` is clamped to `1..=MAX_CAPACITY`; callers validate it first.
   pub fn new(capacity: usize) -> Self {
-    Self::build(capacity, None)
+    Self::build(capacity, DEFAULT_MAX_KEYS, None)
+  }
+
+  /// A store that aggregates at most `max_keys` names per dimension; further ones are counted
+  /// under `(other)`.
+  pub fn with_max_keys(capacity: usize, max_keys: usize) -> Self {
+    Self::build(capacity, max_keys, None)
   }
 
   /// A store that also offers every buffered event to a bounded channel of `channel_size`.
-  pub fn with_streaming(capacity: usize, channel_size: usize) -> (Self, EventReceiver) {
+  pub fn with_streaming(
+    capacity: usize,
+    max_keys: usize,
+    channel_size: usize,
+  ) -> (Self, EventReceiver) {
     let (sender, receiver) = stream::bounded(channel_size);
-    (Self::build(capacity, Some(sender)), receiver)
+    (Self::build(capacity, max_keys, Some(sender)), receiver)
   }
 
-  fn build(capacity: usize, stream: Option<EventSender>) -> Self {
+  fn build(capacity: usize, max_keys: usize, stream: Option<EventSender>) -> Self {
     let capacity = capacity.clamp(1, MAX_CAPACITY);
     EventStore {
+      names: Arc::new(Names::new(max_keys)),
       capacity,
       occupied: AtomicUsize::new(0),
-      inbox: ArrayQueue::new(capacity),
+      inbox: SegQueue::new(),
       ledger: Mutex::new(Ledger::default()),
       areas: RwLock::new(Vec::new()),
       dropped: AtomicU64::new(0),
@@ -125,10 +141,20 @@ impl EventStore {
     self.capacity
   }
 
+  /// The store's names, by dimension.
+  pub fn names(&self) -> &Arc<Names> {
+    &self.names
+  }
+
   /// Counts the event, then buffers it if there is room; returns whether it was buffered.
   /// Never blocks and never evicts: a full buffer drops the new event and counts the drop. An
   /// event whose figures would take a total past 2^53 - 1 is refused and changes nothing.
   pub fn record(&self, event: Event) -> Result<bool, Exhausted> {
+    self.record_priced(event, true)
+  }
+
+  /// Like `record`; `priced` tells whether a completed request's model resolved to a price.
+  pub fn record_priced(&self, event: Event, priced: bool) -> Result<bool, Exhausted> {
     if let crate::event::Payload::LlmRequestCompleted {
       usage, cost_micros, ..
     } = &event.payload
@@ -139,13 +165,18 @@ impl EventStore {
     }
     // What this thread staged comes first, so that events keep the order they were recorded in.
     self.drain_staged();
-    self.stats.apply(&event);
+    self.stats.apply(&event, priced);
+    if let Some(overflow) = &event.overflow {
+      self.stats.count_overflowed(overflow.count());
+    }
     Ok(self.buffer_counted(event))
   }
 
-  /// A new staging area for one writer (see `staging`).
-  pub fn staging_area(&self) -> Arc<StagingArea> {
-    let area = Arc::new(StagingArea::default());
+  /// A new staging area of `rows` rows for one writer (see `staging`). A writer that outgrows its
+  /// area takes a larger one and abandons the old: areas are drained in the order they were
+  /// taken, so its rows keep their order.
+  pub fn staging_area(&self, rows: usize) -> Arc<StagingArea> {
+    let area = Arc::new(StagingArea::new(rows));
     self
       .areas
       .write()
@@ -192,16 +223,7 @@ impl EventStore {
     if let Some(stream) = &self.stream {
       stream.offer(&event);
     }
-    // The reservation guarantees a free slot: the inbox never holds more than `occupied` batches.
-    if self
-      .inbox
-      .push(Box::new([StoredEvent::new(event)]))
-      .is_err()
-    {
-      self.release_slots(1);
-      self.dropped.fetch_add(1, Ordering::Relaxed);
-      return false;
-    }
+    self.inbox.push(Box::new([StoredEvent::new(event)]));
     true
   }
 
@@ -215,13 +237,8 @@ impl EventStore {
           .iter()
           .for_each(|event| stream.offer(&event.to_event()));
       }
-      let reserved = batch.len();
-      // As in `buffer`, the reservation guarantees a free slot.
-      if self.inbox.push(batch.into_boxed_slice()).is_ok() {
-        buffered = reserved;
-      } else {
-        self.release_slots(reserved);
-      }
+      buffered = batch.len();
+      self.inbox.push(batch.into_boxed_slice());
     }
     if wanted > buffered {
       self
@@ -268,7 +285,7 @@ impl EventStore {
 
   pub fn stats(&self) -> ComputedStats {
     self.drain_staged();
-    self.stats.snapshot()
+    self.stats.snapshot(self.names.clone())
   }
 
   /// Buffered events, also those being pushed at this moment; staged ones count once drained
