@@ -36,10 +36,19 @@ function runDemo(args: string[]): Promise<Run> {
 }
 
 describe('npm run demo', () => {
-  it('routes 200 requests end to end and reconciles them with the Control API', async () => {
+  it('routes 200 requests end to end, half of them streamed, and reconciles them with the Control API', async () => {
     const run = await runDemo(['--requests', '200'])
     expect(run.code, run.stdout + run.stderr).toBe(0)
-    expect(run.stdout).toMatch(/^Reconciliation: OK: 200 LLM events recorded = 200 rows in the Control API, per agent too/m)
+    expect(run.stdout).toMatch(
+      /^Reconciliation: OK: 200 LLM events recorded = 200 rows in the Control API, per agent too .*, and every failure the clients saw stored with its code$/m,
+    )
+    // Streams that broke are failed events with their codes: the provider's error event, a cut
+    // upstream connection, a client that went away; each count equal on both sides.
+    expect(run.stdout).toMatch(/^Sent 200 requests .*\d+ x 200 \(client left\), \d+ x 200 \(error event\), \d+ x 200 \(stream cut\)/m)
+    for (const code of ['client_closed', 'stream_incomplete', 'overloaded_error', 'server_error', 'rate_limit_exceeded']) {
+      expect(run.stdout).toMatch(new RegExp(`^ {2}${code} +([1-9]\\d*) +\\1 +equal$`, 'm'))
+    }
+    expect(run.stdout).not.toMatch(/DIFFERENT/)
     expect(run.stdout).toMatch(/^By model/m)
     expect(run.stdout).toMatch(/^By provider/m)
     expect(run.stdout).toMatch(/^By agent/m)

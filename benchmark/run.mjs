@@ -15,10 +15,11 @@ import { metricsSuite } from './metrics.mjs'
 import { streamSuite } from './stream.mjs'
 import { syncSuite } from './sync.mjs'
 import { workersSuite } from './workers.mjs'
+import { tapSuite } from './tap.mjs'
 
 // Every suite run by default, in order. A suite in its own file (see harness.mjs for the shape)
 // joins by being imported and listed here.
-const SUITES = [recordSuite, callbackSuite, dropSuite, statsSuite, snapshotSuite, metricsSuite, memorySuite, workersSuite, streamSuite, syncSuite]
+const SUITES = [recordSuite, callbackSuite, dropSuite, statsSuite, snapshotSuite, metricsSuite, memorySuite, workersSuite, streamSuite, syncSuite, tapSuite]
 
 // The harness collects garbage between samples, which needs --expose-gc; relaunch with it.
 if (typeof globalThis.gc !== 'function') {

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import http from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { PricingManager, inferProvider, microsToUsd } from 'iron-runtime-analytics'
+import { PricingManager, UsageTap, errorFromResponse, inferProvider, microsToUsd } from 'iron-runtime-analytics'
 import { startControlApi } from './control-api/server.mjs'
 import { startRouter } from './router/router.mjs'
 import { startUpstream } from './upstream/server.mjs'
@@ -20,6 +20,9 @@ const OPTIONS = [
   { flag: '--requests', key: 'requests', arg: 'N', default: 2000, min: 1, integer: true, help: 'requests to send through the router' },
   { flag: '--concurrency', key: 'concurrency', arg: 'C', default: 16, min: 1, max: 1024, integer: true, help: 'requests in flight at once' },
   { flag: '--failure-rate', key: 'failureRate', arg: 'F', default: 0.05, min: 0, max: 1, help: 'share of upstream answers that are 429 or 500 errors, 0..1' },
+  { flag: '--streamed', key: 'streamed', arg: 'F', default: 0.5, min: 0, max: 1, help: 'share of requests sent with "stream": true, 0..1' },
+  { flag: '--stream-faults', key: 'streamFaults', arg: 'F', default: 0.04, min: 0, max: 1, help: "share of streamed answers the upstream breaks mid-stream (half with the provider's error event, half with a cut connection), 0..1" },
+  { flag: '--client-aborts', key: 'clientAborts', arg: 'F', default: 0.02, min: 0, max: 1, help: 'share of streamed requests whose client goes away after the first chunk, 0..1' },
   { flag: '--latency', key: 'latency', arg: 'MS', default: 20, min: 0, max: 60_000, help: 'mean upstream answer time in ms' },
   { flag: '--sync-faults', key: 'syncFaults', arg: 'N', default: 12, min: 0, integer: true, help: 'Control API answers replaced, halfway through, by 503, 429 or a reset connection; the sync client retries them' },
   { flag: '--rate-limit', key: 'rateLimit', arg: 'N', default: 1000, min: 0, integer: true, help: "events per minute per IC token: the Control API's limit and the sync client's pacing (1000 is the protocol's); 0 = none" },
@@ -118,7 +121,7 @@ async function main(argv) {
       rateLimitPerMinute: options.rateLimit,
     })
     closers.push(() => api.close())
-    const upstream = await startUpstream({ failureRate: options.failureRate, latencyMs: options.latency })
+    const upstream = await startUpstream({ failureRate: options.failureRate, latencyMs: options.latency, streamFaultRate: options.streamFaults })
     closers.push(() => upstream.close())
     const router = await startRouter({
       port: 0,
@@ -142,7 +145,8 @@ async function main(argv) {
     const rateLimit = options.rateLimit === 0 ? 'no rate limit' : `${fmt(options.rateLimit)} events/min per IC token`
     print(`iron-runtime-analytics demo: ${fmt(options.requests)} requests, concurrency ${options.concurrency}, seed ${options.seed}`)
     print(`  Control API  ${api.url}  (SQLite in ${folder}, ${rateLimit})`)
-    print(`  upstream     ${upstream.url}  (OpenAI + Anthropic formats, ${pct(options.failureRate * 100)} errors, ~${options.latency} ms)`)
+    print(`  upstream     ${upstream.url}  (OpenAI + Anthropic formats, ${pct(options.failureRate * 100)} errors, ~${options.latency} ms; ` +
+      `${pct(options.streamed * 100)} of requests streamed, ${pct(options.streamFaults * 100)} of streams broken, ${pct(options.clientAborts * 100)} abandoned by their client)`)
     print(`  router       ${router.url}  (${AGENTS.length} agents, each with its own EventStore and SyncClient)`)
     print('')
 
@@ -183,7 +187,7 @@ async function main(argv) {
     const injected = api.faults.injected
 
     report({ driven, stats, buffered, stopMs, storedErrors, injected })
-    const problems = reconcile(stats, stored, buffered, driven)
+    const problems = [...reconcile(stats, stored, buffered, driven), ...reconcileFailures(driven.failuresByCode, storedErrors)]
     const seconds = ((performance.now() - began) / 1000).toFixed(1)
     if (problems.length > 0) {
       print(`Reconciliation: FAILED: the Control API's rows do not match the LLM events the router recorded`)
@@ -193,7 +197,7 @@ async function main(argv) {
     }
     const total = stats.totals.requests
     print(`Reconciliation: OK: ${fmt(total)} LLM events recorded = ${fmt(rowsOf(stored))} rows in the Control API, ` +
-      `per agent too (completed, failed, tokens and cost equal)`)
+      `per agent too (completed, failed, tokens and cost equal), and every failure the clients saw stored with its code`)
     print(`\nFinished in ${seconds} s.`)
     return 0
   } finally {
@@ -210,27 +214,30 @@ async function drive(routerUrl, options, onProgress, stopped) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: options.concurrency })
   const byStatus = new Map()
   const answersByAgent = new Map()
+  // Each failure as the client saw it, by the code the router should have recorded for it.
+  const failuresByCode = new Map()
   const started = performance.now()
   let next = 0
   let done = 0
   let failed = 0
   const worker = async () => {
     while (next < options.requests && !stopped()) {
-      const request = planRequest(options.seed, next++)
-      const status = await post(agent, routerUrl, request).catch(() => 'no answer')
+      const request = planRequest(options, next++)
+      const { status, errorCode } = await post(agent, routerUrl, request).catch(() => ({ status: 'no answer' }))
       byStatus.set(status, (byStatus.get(status) ?? 0) + 1)
       if (status !== 'no answer' && status !== OVER_BUDGET) answersByAgent.set(request.agent, (answersByAgent.get(request.agent) ?? 0) + 1)
+      if (errorCode !== undefined) failuresByCode.set(errorCode, (failuresByCode.get(errorCode) ?? 0) + 1)
       if (status !== 200) failed++
       onProgress(++done, failed)
     }
   }
   await Promise.all(Array.from({ length: options.concurrency }, worker))
   agent.destroy()
-  return { sent: done, failed, byStatus, answersByAgent, ms: performance.now() - started }
+  return { sent: done, failed, byStatus, answersByAgent, failuresByCode, ms: performance.now() - started }
 }
 
 /** Request `index` of the run: the same seed and index always give the same request. */
-function planRequest(seed, index) {
+function planRequest({ seed, streamed, clientAborts }, index) {
   const random = seededRandom((Math.imul(seed, 0x9e3779b1) + index) >>> 0)
   const agent = pick(AGENTS, random()).id
   const model = pick(MODELS, random()).model
@@ -238,39 +245,64 @@ function planRequest(seed, index) {
   const maxTokens = MAX_TOKENS[Math.floor(random() * MAX_TOKENS.length)]
   const offset = Math.floor(random() * 1000)
   const content = `Ticket ${index}: ${CORPUS.slice(offset, offset + promptTokens * 4)}`
+  const stream = random() < streamed ? { stream: true } : {}
+  // A client that goes away reads the first chunk of its stream and closes the connection.
+  const leaves = stream.stream === true && random() < clientAborts
   if (model.startsWith('claude-')) {
     return {
       agent,
+      leaves,
       path: '/v1/messages',
-      body: { model, max_tokens: maxTokens, system: SYSTEM_PROMPT, messages: [{ role: 'user', content }] },
+      body: { model, max_tokens: maxTokens, system: SYSTEM_PROMPT, messages: [{ role: 'user', content }], ...stream },
     }
   }
   // OpenAI's reasoning models take max_completion_tokens instead of max_tokens.
   const limit = /^o\d/.test(model) ? { max_completion_tokens: maxTokens } : { max_tokens: maxTokens }
   return {
     agent,
+    leaves,
     path: '/v1/chat/completions',
-    body: { model, messages: [{ role: 'system', content: SYSTEM_PROMPT }, { role: 'user', content }], ...limit },
+    body: { model, messages: [{ role: 'system', content: SYSTEM_PROMPT }, { role: 'user', content }], ...limit, ...stream },
   }
 }
 
+/**
+ * Sends one request; resolves with the status (and how a stream ended) and, for a failure, the
+ * error code the router should record: the provider's, read from the error body or from the
+ * stream itself with a UsageTap, as the router reads them.
+ */
 function post(agent, baseUrl, request) {
   return new Promise((resolve, reject) => {
     const body = JSON.stringify(request.body)
+    const format = request.path === '/v1/messages' ? 'anthropic' : 'openai-chat'
     const req = http.request(`${baseUrl}${request.path}`, {
       method: 'POST',
       agent,
       headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-agent-id': request.agent },
     })
     req.on('response', (res) => {
+      const status = res.statusCode
+      if (request.leaves && status === 200) {
+        res.once('data', () => req.destroy())
+        res.once('close', () => resolve({ status: `${status} (client left)`, errorCode: 'client_closed' }))
+        return
+      }
       const chunks = []
-      res.on('data', (chunk) => chunks.push(chunk))
-      // The router's own 429 for an agent out of budget: nothing was forwarded, nothing recorded.
+      const tap = request.body.stream === true && status === 200 ? new UsageTap(format) : undefined
+      res.on('data', (chunk) => (tap ? tap.write(chunk) : chunks.push(chunk)))
       res.on('end', () => {
-        const overBudget = res.statusCode === 429 && Buffer.concat(chunks).includes('"budget_exceeded"')
-        resolve(overBudget ? OVER_BUDGET : res.statusCode)
+        if (tap) {
+          const outcome = tap.end()
+          resolve(outcome.complete ? { status } : { status: `${status} (error event)`, errorCode: outcome.error.errorCode })
+        } else if (status === 429 && Buffer.concat(chunks).includes('"budget_exceeded"')) {
+          // The router's own 429 for an agent out of budget: nothing was forwarded, nothing recorded.
+          resolve({ status: OVER_BUDGET })
+        } else {
+          resolve(status === 200 ? { status } : { status, errorCode: errorFromResponse(format, status, Buffer.concat(chunks)).errorCode })
+        }
       })
-      res.on('error', reject)
+      // The router cuts a stream whose upstream broke off: the status came, the stream did not end.
+      res.on('error', (error) => resolve({ status: `${status} (stream cut)`, errorCode: tap ? tap.abort(error).error.errorCode : '502' }))
     })
     req.on('error', reject)
     req.end(body)
@@ -310,11 +342,13 @@ function report({ driven, stats, buffered, stopMs, storedErrors, injected }) {
   print(`Router stopped in ${fmt(Math.round(stopMs))} ms: requests drained, router_stopped recorded, every SyncClient flushed.`)
   print('')
 
-  const totalRow = (label, figures) => [label, '', '', fmt(figures.requests), fmt(figures.inputTokens), fmt(figures.outputTokens), usd(figures.costMicros)]
+  const totalRow = (label, figures) => [
+    label, '', '', fmt(figures.requests), fmt(figures.inputTokens), fmt(figures.cacheReadTokens), fmt(figures.cacheWriteTokens), fmt(figures.outputTokens), usd(figures.costMicros),
+  ]
   const completed = { ...stats.totals, requests: stats.totals.requests - stats.totals.failed }
-  print('By model (completed requests; a failed request has no tokens and no cost)')
+  print('By model (completed requests; a failed request has no tokens and no cost; cache reads and writes are part of the input)')
   table(
-    ['model', 'provider', 'price in / out per 1M', 'requests', 'input tokens', 'output tokens', 'cost USD'],
+    ['model', 'provider', 'price in / out per 1M', 'requests', 'input tokens', 'cache read', 'cache write', 'output tokens', 'cost USD'],
     [
       ...sortByCost(stats.byModel).map(([model, figures]) => {
         const price = pricing.get(model)
@@ -322,7 +356,8 @@ function report({ driven, stats, buffered, stopMs, storedErrors, injected }) {
           model,
           inferProvider(model),
           price ? `$${(price.inputCostPerToken * 1e6).toFixed(2)} / $${(price.outputCostPerToken * 1e6).toFixed(2)}` : 'not in the table: $0',
-          fmt(figures.requests), fmt(figures.inputTokens), fmt(figures.outputTokens), usd(figures.costMicros),
+          fmt(figures.requests), fmt(figures.inputTokens), fmt(figures.cacheReadTokens), fmt(figures.cacheWriteTokens), fmt(figures.outputTokens),
+          usd(figures.costMicros),
         ]
       }),
       totalRow('total', completed),
@@ -421,6 +456,25 @@ function reconcile(stats, stored, buffered, driven) {
   }
   print('Reconciliation (the router\'s LLM events against the rows in the Control API\'s SQLite database)')
   table(['agent', 'answered', 'recorded', 'stored rows', 'completed / failed', 'stored tokens', 'stored cost USD', 'result'], rows)
+  return problems
+}
+
+/**
+ * Compares the failures the clients saw (error answers, error events in streams, streams cut or
+ * left) with the failed rows the Control API stored, code by code.
+ */
+function reconcileFailures(seen, storedErrors) {
+  const stored = new Map(storedErrors.map((row) => [row.code ?? '(none)', row.events]))
+  const codes = [...new Set([...seen.keys(), ...stored.keys()])].sort()
+  const problems = []
+  const rows = codes.map((code) => {
+    const clients = seen.get(code) ?? 0
+    const rows = stored.get(code) ?? 0
+    if (clients !== rows) problems.push(`error code ${code}: the clients saw ${fmt(clients)} such failures, the Control API stored ${fmt(rows)}`)
+    return [code, fmt(clients), fmt(rows), clients === rows ? 'equal' : 'DIFFERENT']
+  })
+  print('Failed requests by error code (what the clients saw, read from error bodies and streams, against the stored llm_request_failed rows)')
+  table(['error code', 'clients saw', 'stored rows', 'result'], rows)
   return problems
 }
 

@@ -29,3 +29,12 @@ export type {
   RouterStarted,
   RouterStopped,
 } from './events.js'
+export { usageFromResponse } from './responses/from-response.js'
+export { usageFromAiSdk } from './responses/ai-sdk.js'
+export { errorFromResponse } from './responses/errors.js'
+export { UsageTap } from './responses/tap.js'
+export { usageTapStream, usageTapTransform } from './responses/tap-streams.js'
+export { withStreamUsage } from './responses/stream-request.js'
+export type { ApiFormat } from './responses/formats.js'
+export type { CallError } from './responses/outcome.js'
+export type { ResponseUsage } from './responses/from-response.js'

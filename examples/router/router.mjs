@@ -4,7 +4,11 @@
 //   node examples/router/router.mjs --config examples/router/config.example.json
 //
 // Clients call it as they would call the provider: POST /v1/chat/completions (OpenAI format) or
-// POST /v1/messages (Anthropic format), with an `x-agent-id` header naming a configured agent.
+// POST /v1/messages (Anthropic format), with an `x-agent-id` header naming a configured agent,
+// streamed (`"stream": true`) or not. Every answer is recorded from the usage the provider reports:
+// whole answers with usageFromResponse, streams through a usage tap as their bytes pass, with
+// store.recordOutcome either way; a failure (an error status, an error event mid-stream, a cut
+// connection, a client that goes away) becomes a failed event with its code.
 // The model picks the route: gpt-*, o1-*, o3-*, chatgpt-* go to the `openai` route, claude-* to
 // the `anthropic` route, anything else to the `unknown` route (a self-hosted OpenAI-compatible
 // server, say). GET /stats answers the live figures as JSON; GET /metrics the same figures for
@@ -17,21 +21,30 @@ import { readFileSync } from 'node:fs'
 import http from 'node:http'
 import https from 'node:https'
 import { join } from 'node:path'
-import { pathToFileURL } from 'node:url'
 import { performance } from 'node:perf_hooks'
+import { pipeline } from 'node:stream'
+import { pathToFileURL } from 'node:url'
 import {
   EventStore,
   PROMETHEUS_CONTENT_TYPE,
   PricingManager,
   SyncClient,
   SyncConfig,
+  errorFromResponse,
   inferProvider,
   microsToUsd,
+  usageFromResponse,
+  usageTapTransform,
   usdToMicros,
+  withStreamUsage,
 } from 'iron-runtime-analytics'
 
 const FORMAT_PATHS = { openai: '/v1/chat/completions', anthropic: '/v1/messages' }
 const PATH_FORMATS = { '/v1/chat/completions': 'openai', '/v1/messages': 'anthropic' }
+// The wire format of each route, as the package's response readers name it.
+const API_FORMATS = { openai: 'openai-chat', anthropic: 'anthropic' }
+// Recorded for a stream whose client went away before its final usage came.
+const CLIENT_CLOSED = 'client_closed'
 const AGENT_HEADER = 'x-agent-id'
 const MAX_BODY_BYTES = 10 * 1024 * 1024
 // The library refuses longer identifiers; the router answers 400 instead of recording nothing.
@@ -70,12 +83,16 @@ export async function startRouter(config) {
   const lanes = new Map(Object.entries(config.agents ?? {}).map(([id, agent]) => [id, createLane(id, agent, config)]))
   const upstreamTimeoutMs = config.upstreamTimeoutMs ?? 120_000
   const startedAt = Date.now()
+  // Requests being handled: close() waits for each to be recorded.
+  const inFlight = new Set()
 
   const server = http.createServer((req, res) => {
-    handle(req, res).catch((error) => {
+    const handling = handle(req, res).catch((error) => {
       if (!res.headersSent) sendError(res, 'openai', 500, `router error: ${error.message}`)
       else res.destroy()
     })
+    inFlight.add(handling)
+    handling.finally(() => inFlight.delete(handling))
   })
 
   async function handle(req, res) {
@@ -95,8 +112,6 @@ export async function startRouter(config) {
     if (typeof model !== 'string' || model.length === 0 || model.length > MAX_MODEL_LENGTH) {
       return sendError(res, format, 400, `the body must be a JSON object whose model is a string of 1 to ${MAX_MODEL_LENGTH} characters`)
     }
-    // A streamed answer carries its usage in its last events, which this router does not parse.
-    if (request.stream === true) return sendError(res, format, 400, 'streaming is not supported by this router')
     const provider = inferProvider(model)
     const route = routes[provider]
     if (route === undefined) return sendError(res, format, 404, `no route for model ${model} (provider ${provider})`)
@@ -104,36 +119,79 @@ export async function startRouter(config) {
     const budget = lane.store.budgetStatus(lane.id)
     if (budget !== undefined && budget.remainingMicros === 0) return sendOverBudget(res, format, lane.id, budget)
 
+    const apiFormat = API_FORMATS[route.format]
+    const streamed = request.stream === true
+    const started = performance.now()
+    // When the first bytes of the answer's content came: the first event of a stream, the start of
+    // a whole body.
+    let firstContentAt
+    const firstContent = () => (firstContentAt ??= performance.now())
+    // The outcome's model is the one the provider billed; the requested one stands in when it names
+    // none. The store records budget_threshold_reached as the agent's spend passes each threshold.
+    const record = (outcome) => {
+      const timeToFirstTokenMs = firstContentAt === undefined ? undefined : firstContentAt - started
+      lane.store.recordOutcome(pricing, outcome, {
+        agentId: lane.id,
+        providerId: route.providerId,
+        model,
+        durationMs: performance.now() - started,
+        timeToFirstTokenMs,
+      })
+    }
+    const failed = (errorCode, errorMessage) => ({ complete: false, error: { errorCode, errorMessage } })
+
+    // A streamed OpenAI answer reports its usage only when asked to: the router always asks.
+    const upstreamBody = streamed ? Buffer.from(JSON.stringify(withStreamUsage(apiFormat, request))) : body
     let answer
-    const startedAt = performance.now()
     try {
-      answer = await forward(route, body, upstreamTimeoutMs)
+      answer = await send(route, upstreamBody, upstreamTimeoutMs)
     } catch (error) {
       const status = error.code === 'ETIMEDOUT' ? 504 : 502
       const message = `upstream ${route.providerId} unreachable: ${error.code ?? error.message}`
-      lane.store.recordLlmFailed(model, lane.id, route.providerId, String(status), message)
+      record(failed(String(status), message))
       return sendError(res, format, status, message)
     }
+    const ok = answer.statusCode >= 200 && answer.statusCode < 300
+    if (ok && streamed) return relay(answer, res, apiFormat, record, firstContent)
 
-    const reply = parseJson(answer.body)
-    if (answer.status >= 200 && answer.status < 300) {
-      const [inputTokens, outputTokens] = tokensOf(route.format, reply?.usage)
-      // The whole answer arrives as one body: its first byte is its first content.
-      lane.store.recordLlmUsage(pricing, model, { inputTokens, outputTokens }, {
-        agentId: lane.id,
-        providerId: route.providerId,
-        durationMs: answer.endedAt - startedAt,
-        timeToFirstTokenMs: answer.firstByteAt - startedAt,
-      })
+    let reply
+    try {
+      reply = await readAll(answer, firstContent)
+    } catch (error) {
+      const message = `upstream ${route.providerId} broke off its answer: ${error.code ?? error.message}`
+      record(failed('502', message))
+      return sendError(res, format, 502, message)
+    }
+    if (ok) {
+      const read = usageFromResponse(apiFormat, reply)
+      record(read ? { complete: true, ...read } : failed('usage_unreadable', 'the answer carried no usage the router could read'))
     } else {
-      const message = typeof reply?.error?.message === 'string' ? reply.error.message : `HTTP ${answer.status}`
-      lane.store.recordLlmFailed(model, lane.id, route.providerId, String(answer.status), message)
+      record({ complete: false, error: errorFromResponse(apiFormat, answer.statusCode, reply) })
     }
     // The client gets the provider's answer as it came, Retry-After included.
     const headers = { 'content-type': answer.headers['content-type'] ?? 'application/json' }
     if (answer.headers['retry-after'] !== undefined) headers['retry-after'] = answer.headers['retry-after']
-    res.writeHead(answer.status, headers)
-    res.end(answer.body)
+    res.writeHead(answer.statusCode, headers)
+    res.end(reply)
+  }
+
+  /**
+   * Streams the upstream's events to the client through a usage tap, byte for byte, and records
+   * the outcome once the stream has ended or broken. `pipeline` destroys every stream when one
+   * fails: a client that goes away cancels the upstream request, and an upstream that breaks
+   * cuts the client's stream, so the client sees the failure too.
+   */
+  async function relay(answer, res, apiFormat, record, firstContent) {
+    const { transform, outcome } = usageTapTransform(apiFormat)
+    transform.once('data', firstContent)
+    let upstreamBroke = false
+    let clientGone = false
+    answer.once('error', () => (upstreamBroke = true))
+    res.once('close', () => (clientGone = !res.writableFinished && !upstreamBroke))
+    res.writeHead(answer.statusCode, { 'content-type': answer.headers['content-type'] ?? 'text/event-stream', 'cache-control': 'no-cache' })
+    pipeline(answer, transform, res, () => {})
+    const result = await outcome
+    record(clientGone && !result.complete ? { ...result, error: { errorCode: CLIENT_CLOSED, errorMessage: 'the client closed the connection mid-stream' } } : result)
   }
 
   /** The agents' stores together, in the Prometheus text format. */
@@ -144,7 +202,7 @@ export async function startRouter(config) {
 
   /** The figures of every agent's store, added up, and each agent's own. */
   function stats() {
-    const totals = { requests: 0, failed: 0, inputTokens: 0, outputTokens: 0, costMicros: 0 }
+    const totals = { requests: 0, failed: 0, inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, costMicros: 0 }
     // No prototype: any model or agent name, even __proto__, is a plain key.
     const byModel = Object.create(null)
     const byProvider = Object.create(null)
@@ -155,6 +213,8 @@ export async function startRouter(config) {
       totals.failed += figures.failedRequests
       totals.inputTokens += figures.totalInputTokens
       totals.outputTokens += figures.totalOutputTokens
+      totals.cacheReadTokens += figures.totalCacheReadTokens
+      totals.cacheWriteTokens += figures.totalCacheWriteTokens + figures.totalCacheWrite1hTokens
       totals.costMicros += figures.totalCostMicros
       addInto(byModel, figures.byModel)
       addInto(byProvider, figures.byProvider)
@@ -219,6 +279,7 @@ export async function startRouter(config) {
     close() {
       closing ??= (async () => {
         await new Promise((resolve) => server.close(resolve))
+        await Promise.all(inFlight)
         for (const lane of lanes.values()) lane.store.recordRouterStopped()
         await Promise.all([...lanes.values()].map((lane) => lane.handle.stop()))
         for (const route of Object.values(routes)) route.agent.destroy()
@@ -254,7 +315,7 @@ function prepareRoute(route) {
   const target = new URL(route.url)
   const secure = target.protocol === 'https:'
   const key = route.apiKeyEnv ? process.env[route.apiKeyEnv] : undefined
-  const headers = { 'content-type': 'application/json', accept: 'application/json' }
+  const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' }
   if (route.format === 'anthropic') {
     headers['anthropic-version'] = '2023-06-01'
     if (key) headers['x-api-key'] = key
@@ -271,9 +332,11 @@ function prepareRoute(route) {
   }
 }
 
-/** POSTs the client's body unchanged to the route; resolves with the whole answer and when its
- * first and last bytes arrived (`performance.now()`). */
-function forward(route, body, timeoutMs) {
+/**
+ * POSTs `body` to the route; resolves with the upstream's answer once its headers have come. The
+ * timeout covers the whole exchange, a stream's last byte included.
+ */
+function send(route, body, timeoutMs) {
   return new Promise((resolve, reject) => {
     const req = route.request(route.target, {
       method: 'POST',
@@ -281,37 +344,24 @@ function forward(route, body, timeoutMs) {
       headers: { ...route.headers, 'content-length': body.length },
     })
     const timer = setTimeout(() => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })), timeoutMs)
-    req.on('response', (res) => {
-      const chunks = []
-      let firstByteAt
-      res.on('data', (chunk) => {
-        firstByteAt ??= performance.now()
-        chunks.push(chunk)
-      })
-      res.on('end', () => {
-        clearTimeout(timer)
-        const endedAt = performance.now()
-        resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks), firstByteAt: firstByteAt ?? endedAt, endedAt })
-      })
-      res.on('error', (error) => {
-        clearTimeout(timer)
-        reject(error)
-      })
-    })
-    req.on('error', (error) => {
-      clearTimeout(timer)
-      reject(error)
-    })
+    req.once('close', () => clearTimeout(timer))
+    req.on('response', resolve)
+    req.on('error', reject)
     req.end(body)
   })
 }
 
-/** Input and output tokens from a provider's usage block; a missing figure counts as 0. */
-function tokensOf(format, usage) {
-  const count = (value) => (Number.isSafeInteger(value) && value >= 0 ? value : 0)
-  return format === 'anthropic'
-    ? [count(usage?.input_tokens), count(usage?.output_tokens)]
-    : [count(usage?.prompt_tokens), count(usage?.completion_tokens)]
+/** The whole body of an answer. */
+function readAll(answer, firstContent) {
+  return new Promise((resolve, reject) => {
+    const chunks = []
+    answer.on('data', (chunk) => {
+      firstContent()
+      chunks.push(chunk)
+    })
+    answer.on('end', () => resolve(Buffer.concat(chunks)))
+    answer.on('error', reject)
+  })
 }
 
 function parseJson(buffer) {
@@ -324,10 +374,13 @@ function parseJson(buffer) {
 
 function addInto(target, figures) {
   for (const [key, row] of Object.entries(figures)) {
-    const sum = (target[key] ??= { requests: 0, inputTokens: 0, outputTokens: 0, costMicros: 0 })
+    const sum = (target[key] ??= { requests: 0, inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, costMicros: 0 })
     sum.requests += row.requestCount
     sum.inputTokens += row.inputTokens
     sum.outputTokens += row.outputTokens
+    // Of the input tokens: read from and written to the prompt cache (either TTL).
+    sum.cacheReadTokens += row.cacheReadTokens
+    sum.cacheWriteTokens += row.cacheWriteTokens + row.cacheWrite1hTokens
     sum.costMicros += row.costMicros
   }
 }

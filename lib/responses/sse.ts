@@ -1,0 +1,223 @@
+// Server-Sent Events framing over raw bytes, for a reader that needs only a few of the events.
+// Events are cut at blank lines whatever the chunking (`\n`, `\r\n` or `\r` line ends, each possibly
+// split between two chunks); only the bytes of the event in progress are kept between chunks.
+//
+// Most chunks of a streamed answer are text deltas that matter to no reader. A chunk in which no
+// needle occurs (nor across its junction with the event in progress) is therefore not framed
+// event by event: one search finds where its last event ends, and only the rest is kept. Other
+// chunks are framed line by line, and only the events holding a needle are handed on. The searches
+// run on a latin1 string of the chunk, one byte per character, because a string search costs far
+// less than a Buffer one; text is decoded only for the events handed on, and an event always ends
+// on an ASCII line end, so it never cuts a UTF-8 character.
+
+const LF = 0x0a
+const CR = 0x0d
+const BLANK_LINE = Buffer.from('\n\n')
+// #firstStart of a skimmed chunk: its event starts after its last blank line, found only if needed.
+const AFTER_LAST_BLANK_LINE = -1
+
+/** One event larger than this is dropped (its bytes still pass): it cannot be a usage event. */
+export const MAX_EVENT_BYTES = 4 * 1024 * 1024
+
+/** Which events a reader needs: those holding one of `needles` (ASCII), or all while `everything()`. */
+export interface Relevance {
+  readonly needles: readonly string[]
+  everything(): boolean
+}
+
+export class SseFramer {
+  readonly #relevance: Relevance
+  readonly #onEvent: (event: Buffer) => void
+  readonly #longestNeedle: number
+  // 1 for each byte a needle starts with.
+  readonly #firstBytes = new Uint8Array(256)
+  // The event in progress: the chunks it spans, from #firstStart in the first one. They are kept
+  // as they are, not copied: a chunk is not written to once it has been written.
+  readonly #pieces: Buffer[] = []
+  #firstStart = 0
+  // The bytes of the event in progress; while #firstStart is AFTER_LAST_BLANK_LINE, at most this.
+  #pendingBytes = 0
+  // Whether a needle occurs in the event in progress.
+  #pendingMatters = false
+  #oversized = false
+  // Whether the bytes so far end with a line end (true before any byte), and with a CR in particular.
+  #atLineStart = true
+  #lastWasCR = false
+
+  /** `onEvent` gets each relevant event's lines, line ends included, without the blank line that ended it. */
+  constructor(relevance: Relevance, onEvent: (event: Buffer) => void) {
+    this.#relevance = relevance
+    this.#onEvent = onEvent
+    this.#longestNeedle = Math.max(...relevance.needles.map((needle) => needle.length))
+    for (const needle of relevance.needles) this.#firstBytes[needle.charCodeAt(0)] = 1
+  }
+
+  push(chunk: Buffer): void {
+    if (chunk.length === 0) return
+    if (this.#pendingMatters || this.#lastWasCR || this.#relevance.everything()) return this.#frame(chunk)
+    const text = chunk.toString('latin1')
+    // Line ends with CRs are framed line by line: the blank-line search in #skim knows only LF.
+    if (text.indexOf('\r') !== -1 || this.#holdsNeedle(text)) return this.#frame(chunk)
+    if (this.#pendingBytes > 0 && this.#needleAcross(chunk)) return this.#frame(chunk)
+    this.#skim(chunk, text)
+  }
+
+  #holdsNeedle(text: string): boolean {
+    for (const needle of this.#relevance.needles) if (text.indexOf(needle) !== -1) return true
+    return false
+  }
+
+  /** Whether a needle may start in the event in progress and end in `chunk`. */
+  #needleAcross(chunk: Buffer): boolean {
+    const last = this.#pieces[this.#pieces.length - 1]
+    const from = this.#pieces.length === 1 ? Math.max(this.#firstStart, 0) : 0
+    // A short last piece leaves the needle's start in an earlier one: frame this chunk to be sure.
+    if (last.length - from < this.#longestNeedle - 1 && this.#pieces.length > 1) return true
+    for (let at = Math.max(from, last.length - this.#longestNeedle + 1); at < last.length; at++) {
+      if (this.#firstBytes[last[at]] === 0) continue
+      for (const needle of this.#relevance.needles) {
+        if (needle.length <= last.length - at || needle.length - (last.length - at) > chunk.length) continue
+        let j = 0
+        while (j < needle.length && (at + j < last.length ? last[at + j] : chunk[at + j - last.length]) === needle.charCodeAt(j)) j++
+        if (j === needle.length) return true
+      }
+    }
+    return false
+  }
+
+  /**
+   * A chunk no reader needs (`text` is its latin1 string): only whether an event ends in it
+   * matters. Where the last one ends is looked for only if the event after it turns out to matter.
+   */
+  #skim(chunk: Buffer, text: string): void {
+    if (text.indexOf('\n\n') !== -1 || (chunk[0] === LF && this.#atLineStart)) {
+      if (this.#pieces.length === 1) {
+        // The usual case, a new event in progress after one that was in one chunk: no array to resize.
+        this.#pieces[0] = chunk
+        this.#firstStart = AFTER_LAST_BLANK_LINE
+        this.#pendingBytes = chunk.length
+        this.#oversized = false
+      } else {
+        this.#drop()
+        this.#keep(chunk, AFTER_LAST_BLANK_LINE)
+      }
+    } else {
+      this.#keep(chunk, 0)
+    }
+    this.#atLineStart = chunk[chunk.length - 1] === LF
+    this.#pendingMatters = false
+  }
+
+  /** Finds where the event in progress starts in a skimmed chunk. */
+  #findFirstStart(): void {
+    if (this.#firstStart !== AFTER_LAST_BLANK_LINE) return
+    const first = this.#pieces[0]
+    const last = first.lastIndexOf(BLANK_LINE)
+    // No blank line inside: the chunk's first byte was one, after a line end in the chunk before.
+    this.#firstStart = last !== -1 ? last + 2 : 1
+    this.#pendingBytes -= this.#firstStart
+    if (this.#firstStart < first.length) return
+    this.#pieces.shift()
+    this.#firstStart = 0
+  }
+
+  /** A chunk framed line by line. */
+  #frame(chunk: Buffer): void {
+    this.#findFirstStart()
+    const length = chunk.length
+    let eventStart = 0
+    // Where the current line began: -1 when it began in an earlier chunk with some bytes.
+    let lineStart = this.#atLineStart ? 0 : -1
+    let nextLF = chunk.indexOf(LF)
+    let nextCR = chunk.indexOf(CR)
+    while (nextLF !== -1 || nextCR !== -1) {
+      let end: number
+      if (nextCR === -1 || (nextLF !== -1 && nextLF < nextCR)) {
+        end = nextLF
+        nextLF = chunk.indexOf(LF, end + 1)
+        // The LF of a CRLF ends nothing: the CR already ended the line.
+        if (end === 0 ? this.#lastWasCR : chunk[end - 1] === CR) {
+          if (eventStart === end) eventStart = end + 1
+          lineStart = end + 1
+          continue
+        }
+      } else {
+        end = nextCR
+        nextCR = chunk.indexOf(CR, end + 1)
+      }
+      if (end === lineStart) {
+        this.#dispatch(chunk, eventStart, end)
+        eventStart = end + 1
+      }
+      lineStart = end + 1
+    }
+    this.#keep(chunk, eventStart)
+    this.#atLineStart = lineStart === length
+    this.#lastWasCR = chunk[length - 1] === CR
+    this.#pendingMatters = this.#pendingBytes > 0 && this.#matters(this.#pending(undefined, 0, 0))
+  }
+
+  #matters(event: Buffer): boolean {
+    return this.#relevance.everything() || this.#relevance.needles.some((needle) => event.indexOf(needle) !== -1)
+  }
+
+  /** The event in progress with `chunk` from `start` to `end` added, as one buffer. */
+  #pending(chunk: Buffer | undefined, start: number, end: number): Buffer {
+    const parts = this.#pieces.map((piece, i) => (i === 0 ? piece.subarray(this.#firstStart) : piece))
+    if (chunk) parts.push(chunk.subarray(start, end))
+    return Buffer.concat(parts, this.#pendingBytes + end - start)
+  }
+
+  #dispatch(chunk: Buffer, start: number, end: number): void {
+    if (this.#oversized) return this.#drop()
+    if (this.#pendingBytes === 0) {
+      if (end > start) this.#handOn(chunk.subarray(start, end))
+      return
+    }
+    const event = this.#pending(chunk, start, end)
+    this.#drop()
+    this.#handOn(event)
+  }
+
+  #handOn(event: Buffer): void {
+    if (this.#matters(event)) this.#onEvent(event)
+  }
+
+  /** Forgets the event in progress: it has ended. */
+  #drop(): void {
+    this.#oversized = false
+    this.#pieces.length = 0
+    this.#pendingBytes = 0
+  }
+
+  /** Keeps the start of the event in progress, from `start` in `chunk` (or after its last blank line). */
+  #keep(chunk: Buffer, start: number): void {
+    if (this.#oversized || start >= chunk.length) return
+    this.#pendingBytes += chunk.length - Math.max(start, 0)
+    if (this.#pendingBytes > MAX_EVENT_BYTES) {
+      this.#drop()
+      this.#oversized = true
+      return
+    }
+    if (this.#pieces.length === 0) this.#firstStart = start
+    this.#pieces.push(chunk)
+  }
+}
+
+/** An event's name (`''` when it has none) and its `data` lines joined with `\n`. */
+export function parseEvent(bytes: Buffer): { name: string; data: string } {
+  let text = bytes.toString('utf8')
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1)
+  let name = ''
+  let data: string | undefined
+  for (const line of text.split(/\r\n|\r|\n/)) {
+    if (line === '' || line.charCodeAt(0) === 0x3a) continue
+    const colon = line.indexOf(':')
+    const field = colon === -1 ? line : line.slice(0, colon)
+    let value = colon === -1 ? '' : line.slice(colon + 1)
+    if (value.charCodeAt(0) === 0x20) value = value.slice(1)
+    if (field === 'data') data = data === undefined ? value : `${data}\n${value}`
+    else if (field === 'event') name = value
+  }
+  return { name, data: data ?? '' }
+}
