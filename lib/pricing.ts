@@ -82,6 +82,15 @@ export function costOf(
   )
 }
 
+/** `costOf` for a call with no cache or reasoning parts: the same figure, two components. */
+export function plainCostOf(tiers: Float64Array, input: number, output: number): number {
+  const length = tiers.length
+  if (length === 0) return 0
+  let at = 0
+  for (let next = STRIDE; next < length && input > tiers[next + ABOVE_INPUT_TOKENS]; next += STRIDE) at = next
+  return component(input, tiers[at + INPUT]) + component(output, tiers[at + OUTPUT])
+}
+
 function totalMicros(tiers: Float64Array, usage: CheckedUsage): number {
   return costOf(
     tiers,
@@ -220,7 +229,11 @@ export class PricingManager {
     parse(() => this.#table.loadJson(json))
     this.#models = Object.create(null)
     this.#cached = 0
+    this.version++
   }
+
+  /** @internal Changes whenever the table does, so that caches of its prices know to refresh. */
+  version = 0
 
   /** The entry `model` resolves to (SPEC section 4), or undefined. */
   get(model: string): ModelPricing | undefined {

@@ -3,7 +3,7 @@ import { native } from './binding.js'
 import { type AnalyticsEvent, EVENT_TYPES, type EventInput, EventRowWriter, encodeEvent, readEvents, type SequencedEvent } from './events.js'
 import { BUDGET, EVENT_ROW, STAGING, STATS } from './layout.js'
 import { checkAgentLabel, type MetricsOptions } from './metrics/scrape.js'
-import { costOf, PricingManager } from './pricing.js'
+import { costOf, plainCostOf, type PricedModel, PricingManager } from './pricing.js'
 import { PROVIDERS, providerIndex, type Provider } from './provider.js'
 import { EventReceiver, wakeWaitingReceiver } from './receiver.js'
 import { type ComputedStats, type ModelStats, modelStatsAt, readStats } from './stats.js'
@@ -54,6 +54,22 @@ const {
   firstRows: FIRST_ROWS,
   maxRows: MAX_ROWS,
   stride: STRIDE,
+  // Each field's offset in a row, as constants: the hot path reads no layout object.
+  model: F_MODEL,
+  provider: F_PROVIDER,
+  agent: F_AGENT,
+  providerId: F_PROVIDER_ID,
+  inputTokens: F_INPUT,
+  outputTokens: F_OUTPUT,
+  cacheReadTokens: F_CACHE_READ,
+  cacheWriteTokens: F_CACHE_WRITE,
+  cacheWrite1hTokens: F_CACHE_WRITE_1H,
+  reasoningTokens: F_REASONING,
+  costMicros: F_COST,
+  timestampMs: F_TIMESTAMP,
+  durationMs: F_DURATION,
+  timeToFirstTokenMs: F_TIME_TO_FIRST_TOKEN,
+  priced: F_PRICED,
 } = STAGING
 
 // Every figure is exact: the store refuses a record that would take a total past 2^53 - 1. Each
@@ -96,6 +112,13 @@ const MAX_DURATION_MS = 86_400_000
  * Lock-free LLM usage analytics: running totals, per-model / per-provider / per-agent aggregates
  * and a bounded buffer of events that never blocks; a full buffer drops the new event and counts it.
  */
+interface StoreModel {
+  readonly id: number
+  readonly priced: PricedModel
+  readonly prices: PricingManager
+  readonly version: number
+}
+
 /** How a store is set up beyond its capacity. */
 export interface StoreOptions {
   /**
@@ -125,6 +148,11 @@ export class EventStore {
   #counters: Uint32Array | undefined
   #ringRows = 0
   #head = 0
+  // Only a streaming store has a receiver to wake after a record.
+  #streaming = false
+  // The hot path's view of each model this store interned: its id here and its prices in the
+  // pricing table last used with it. Bounded by the store's key limit.
+  #models: Record<string, StoreModel | undefined> = Object.create(null)
   // The tail as last read: the ring has at least this much room, so the real tail is read only
   // when this says the ring is full.
   #tail = 0
@@ -158,6 +186,7 @@ export class EventStore {
     checkCapacity('channelSize', channelSize)
     const maxKeys = checkMaxKeys(options) ?? DEFAULT_MAX_KEYS
     const store = EventStore.#fromNative(native.NativeStore.withStreaming(capacity, maxKeys, channelSize))
+    store.#streaming = true
     return [store, new EventReceiver(store.#native.takeReceiver()!, store)]
   }
 
@@ -275,27 +304,28 @@ export class EventStore {
       }
     }
     const head = this.#head
-    const at = ROWS_AT + (head % this.#ringRows) * STRIDE
-    rows[at + ROW.model] = model
-    rows[at + ROW.provider] = provider
-    rows[at + ROW.agent] = agent
-    rows[at + ROW.providerId] = providerId
-    rows[at + ROW.inputTokens] = input
-    rows[at + ROW.outputTokens] = output
-    rows[at + ROW.cacheReadTokens] = cacheRead
-    rows[at + ROW.cacheWriteTokens] = cacheWrite
-    rows[at + ROW.cacheWrite1hTokens] = cacheWrite1h
-    rows[at + ROW.reasoningTokens] = reasoning
-    rows[at + ROW.costMicros] = cost
+    // Ring sizes are powers of two.
+    const at = ROWS_AT + (head & (this.#ringRows - 1)) * STRIDE
+    rows[at + F_MODEL] = model
+    rows[at + F_PROVIDER] = provider
+    rows[at + F_AGENT] = agent
+    rows[at + F_PROVIDER_ID] = providerId
+    rows[at + F_INPUT] = input
+    rows[at + F_OUTPUT] = output
+    rows[at + F_CACHE_READ] = cacheRead
+    rows[at + F_CACHE_WRITE] = cacheWrite
+    rows[at + F_CACHE_WRITE_1H] = cacheWrite1h
+    rows[at + F_REASONING] = reasoning
+    rows[at + F_COST] = cost
     // 0: stamped when drained. While the buffer is full, most rows will be dropped, and a dropped
     // event's timestamp is never seen, so the drop path does not read the clock.
-    rows[at + ROW.timestampMs] = counters[BUFFER_FULL] === 1 ? 0 : Date.now()
-    rows[at + ROW.durationMs] = durationMs
-    rows[at + ROW.timeToFirstTokenMs] = timeToFirstTokenMs
-    rows[at + ROW.priced] = priced ? 1 : 0
+    rows[at + F_TIMESTAMP] = counters[BUFFER_FULL] === 1 ? 0 : Date.now()
+    rows[at + F_DURATION] = durationMs
+    rows[at + F_TIME_TO_FIRST_TOKEN] = timeToFirstTokenMs
+    rows[at + F_PRICED] = priced ? 1 : 0
     this.#head = (head + 1) >>> 0
     Atomics.store(counters, HEAD, this.#head)
-    wakeWaitingReceiver(this)
+    if (this.#streaming) wakeWaitingReceiver(this)
   }
 
   /** Records a completed request, inferring the provider from the model name and pricing it. */
@@ -371,8 +401,13 @@ export class EventStore {
     const agentName = names === USAGE_NAMES ? 'options.agentId' : 'agentId'
     const providerIdName = names === USAGE_NAMES ? 'options.providerId' : 'providerId'
     const symbols = this.names
-    let priced = prices.cachedModel(model)
-    let modelId = symbols.models.cached(model)
+    const known = typeof model === 'string' ? this.#models[model] : undefined
+    let priced: PricedModel | undefined
+    let modelId: number | undefined
+    if (known !== undefined && known.prices === prices && known.version === prices.version) {
+      priced = known.priced
+      modelId = known.id
+    }
     let agent = symbols.agents.cachedOptional(agentId)
     let provider = symbols.providerIds.cachedOptional(providerId)
     if (priced === undefined || modelId === undefined || agent === undefined || provider === undefined) {
@@ -381,11 +416,17 @@ export class EventStore {
       if (agent === undefined) checkIdentifier(agentName, agentId)
       if (provider === undefined) checkIdentifier(providerIdName, providerId)
       priced ??= prices.pricedModel(model)
-      modelId ??= symbols.models.intern(model as string)
+      modelId ??= symbols.models.cached(model) ?? symbols.models.intern(model as string)
       agent ??= symbols.agents.intern(agentId as string)
       provider ??= symbols.providerIds.intern(providerId as string)
+      // A model its dimension took is cached with its prices; one that overflowed asks again.
+      if (modelId !== 0) this.#models[model as string] = { id: modelId, priced, prices, version: prices.version }
     }
-    const cost = costOf(priced.tiers, input, output, cacheRead, cacheWrite, cacheWrite1h, reasoning)
+    // Most calls have no cache or reasoning parts: two components instead of the rule's six.
+    const cost =
+      cacheRead + cacheWrite + cacheWrite1h + reasoning === 0
+        ? plainCostOf(priced.tiers, input, output)
+        : costOf(priced.tiers, input, output, cacheRead, cacheWrite, cacheWrite1h, reasoning)
     if (cost > Number.MAX_SAFE_INTEGER) throw costTooLarge(names === USAGE_NAMES ? 'usage' : 'inputTokens and outputTokens', cost)
     const providerIndexUsed = providerIndexOrInferred < 0 ? priced.inferredProvider : providerIndexOrInferred
     const isPriced = priced.resolved !== undefined
@@ -662,7 +703,6 @@ export class EventStore {
   }
 }
 
-const ROW = STAGING
 const OVERFLOWED = new EventRowWriter(EVENT_TYPES.indexOf('llm_request_completed'), -1)
 const POSITIONAL_NAMES = ['inputTokens', 'outputTokens', 'inputTokens and outputTokens'] as const
 const USAGE_NAMES = ['usage.inputTokens', 'usage.outputTokens', 'usage'] as const

@@ -102,11 +102,16 @@ impl ModelStats {
   /// Sums never wrap: the store's headroom (see `LiveStats::reserve`) keeps every total, and so
   /// every per-key figure, within 2^53 - 1.
   pub fn add(&mut self, other: &ModelStats) {
-    let mut fields = self.fields();
-    for (field, added) in fields.iter_mut().zip(other.fields()) {
-      *field += added;
-    }
-    *self = ModelStats::from_fields(fields);
+    self.request_count += other.request_count;
+    self.failed_requests += other.failed_requests;
+    self.input_tokens += other.input_tokens;
+    self.output_tokens += other.output_tokens;
+    self.cost_micros += other.cost_micros;
+    self.cache_read_tokens += other.cache_read_tokens;
+    self.cache_write_tokens += other.cache_write_tokens;
+    self.cache_write_1h_tokens += other.cache_write_1h_tokens;
+    self.reasoning_tokens += other.reasoning_tokens;
+    self.unpriced_requests += other.unpriced_requests;
   }
 
   pub fn cost_usd(&self) -> f64 {
