@@ -343,12 +343,12 @@ function report({ driven, stats, buffered, stopMs, storedErrors, injected }) {
   print('')
 
   const totalRow = (label, figures) => [
-    label, '', '', fmt(figures.requests), fmt(figures.inputTokens), fmt(figures.cacheReadTokens), fmt(figures.cacheWriteTokens), fmt(figures.outputTokens), usd(figures.costMicros),
+    label, '', '', fmt(figures.requests), fmt(figures.inputTokens), fmt(figures.cacheReadTokens), fmt(figures.cacheWriteTokens), fmt(figures.outputTokens), fmt(figures.reasoningTokens), usd(figures.costMicros),
   ]
   const completed = { ...stats.totals, requests: stats.totals.requests - stats.totals.failed }
-  print('By model (completed requests; a failed request has no tokens and no cost; cache reads and writes are part of the input)')
+  print('By model (completed requests; a failed request has no tokens and no cost; cache reads and writes are part of the input, reasoning of the output)')
   table(
-    ['model', 'provider', 'price in / out per 1M', 'requests', 'input tokens', 'cache read', 'cache write', 'output tokens', 'cost USD'],
+    ['model', 'provider', 'price in / out per 1M', 'requests', 'input tokens', 'cache read', 'cache write', 'output tokens', 'reasoning', 'cost USD'],
     [
       ...sortByCost(stats.byModel).map(([model, figures]) => {
         const price = pricing.get(model)
@@ -357,7 +357,7 @@ function report({ driven, stats, buffered, stopMs, storedErrors, injected }) {
           inferProvider(model),
           price ? `$${(price.inputCostPerToken * 1e6).toFixed(2)} / $${(price.outputCostPerToken * 1e6).toFixed(2)}` : 'not in the table: $0',
           fmt(figures.requests), fmt(figures.inputTokens), fmt(figures.cacheReadTokens), fmt(figures.cacheWriteTokens), fmt(figures.outputTokens),
-          usd(figures.costMicros),
+          fmt(figures.reasoningTokens), usd(figures.costMicros),
         ]
       }),
       totalRow('total', completed),

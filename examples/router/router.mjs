@@ -202,7 +202,7 @@ export async function startRouter(config) {
 
   /** The figures of every agent's store, added up, and each agent's own. */
   function stats() {
-    const totals = { requests: 0, failed: 0, inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, costMicros: 0 }
+    const totals = { requests: 0, failed: 0, inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0, costMicros: 0 }
     // No prototype: any model or agent name, even __proto__, is a plain key.
     const byModel = Object.create(null)
     const byProvider = Object.create(null)
@@ -215,6 +215,7 @@ export async function startRouter(config) {
       totals.outputTokens += figures.totalOutputTokens
       totals.cacheReadTokens += figures.totalCacheReadTokens
       totals.cacheWriteTokens += figures.totalCacheWriteTokens + figures.totalCacheWrite1hTokens
+      totals.reasoningTokens += figures.totalReasoningTokens
       totals.costMicros += figures.totalCostMicros
       addInto(byModel, figures.byModel)
       addInto(byProvider, figures.byProvider)
@@ -374,13 +375,15 @@ function parseJson(buffer) {
 
 function addInto(target, figures) {
   for (const [key, row] of Object.entries(figures)) {
-    const sum = (target[key] ??= { requests: 0, inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, costMicros: 0 })
+    const sum = (target[key] ??= { requests: 0, inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0, costMicros: 0 })
     sum.requests += row.requestCount
     sum.inputTokens += row.inputTokens
     sum.outputTokens += row.outputTokens
     // Of the input tokens: read from and written to the prompt cache (either TTL).
     sum.cacheReadTokens += row.cacheReadTokens
     sum.cacheWriteTokens += row.cacheWriteTokens + row.cacheWrite1hTokens
+    // Of the output tokens: reasoning ("thinking").
+    sum.reasoningTokens += row.reasoningTokens
     sum.costMicros += row.costMicros
   }
 }
