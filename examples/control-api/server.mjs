@@ -10,6 +10,7 @@
 // not JSON is 400, JSON of the wrong shape 422 (axum's Json extractor), an unknown token 401
 // UNAUTHORIZED, a token whose agent id is malformed 400 INVALID_TOKEN, a bad event_type or
 // provider or a completed event without token counts 400 VALIDATION_ERROR; anything else is taken.
+// (One difference stays: an absent count is stored as NULL here, as 0 there.)
 import http from 'node:http'
 import { pathToFileURL } from 'node:url'
 import Database from 'better-sqlite3'
@@ -140,9 +141,10 @@ export async function startControlApi(options = {}) {
       event_type: event.event_type,
       model: event.model,
       provider: event.provider,
-      input_tokens: event.input_tokens ?? 0,
-      output_tokens: event.output_tokens ?? 0,
-      cost_micros: event.cost_micros ?? 0,
+      // The real server stores 0 for an absent count; NULL keeps "absent" readable here.
+      input_tokens: event.input_tokens ?? null,
+      output_tokens: event.output_tokens ?? null,
+      cost_micros: event.cost_micros ?? null,
       agent_id: agentId,
       provider_id: event.provider_id ?? null,
       error_code: event.error_code ?? null,
