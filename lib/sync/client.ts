@@ -366,7 +366,7 @@ export class SyncClient {
   #readyToken(lane: Lane, now: number, round: Round | undefined): string | undefined {
     const token = this.#tokenNow(lane)
     if (token === undefined || round?.failed.has(token)) return undefined
-    if (this.#policy!.waitFor(token, now) > 0 || this.#pacer(token).wait(now) > 0) return undefined
+    if (this.#policy!.waitFor(token, now) > 0 || this.#pacer(token).wait(now, !this.#stopping) > 0) return undefined
     return token
   }
 
@@ -377,7 +377,7 @@ export class SyncClient {
       if (lane.items.length === 0) continue
       const token = this.#tokenNow(lane)
       if (token === undefined || (round && !round.persistent && round.failed.has(token))) continue
-      const wait = Math.max(this.#policy!.waitFor(token, now), this.#pacer(token).wait(now))
+      const wait = Math.max(this.#policy!.waitFor(token, now), this.#pacer(token).wait(now, !this.#stopping))
       min = min === undefined ? wait : Math.min(min, wait)
     }
     return min

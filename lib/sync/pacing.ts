@@ -87,10 +87,14 @@ export class TokenPacer {
     return this.#rate
   }
 
-  /** Milliseconds until the next send is allowed; 0 = now. */
-  wait(now: number): number {
+  /**
+   * Milliseconds until the next send is allowed; 0 = now. `adaptive: false` (stop's flush, racing
+   * its deadline) leaves out the learned rate, a guess, and keeps the cap; the server's own 429s
+   * and Retry-After still hold it back.
+   */
+  wait(now: number, adaptive = true): number {
     this.#probe(now)
-    const spaced = this.#rate === undefined ? 0 : this.#lastSendAt + MINUTE_MS / this.#rate - now
+    const spaced = this.#rate === undefined || !adaptive ? 0 : this.#lastSendAt + MINUTE_MS / this.#rate - now
     return Math.max(0, spaced, this.#cap?.wait(now) ?? 0)
   }
 
