@@ -29,6 +29,8 @@ export interface SyncMetrics {
   retried: number
   /** Requests in flight now. */
   inFlight: number
+  /** Events the client holds waiting to be sent (the rest of the buffer is read as sending needs). */
+  queued: number
   /** Events read that have no token at all (no agent token and no icToken); they stay buffered. */
   withoutToken: number
   /** Events on disk in the spool and not delivered yet. */
@@ -188,6 +190,7 @@ export class SyncClient {
       rejected: this.#rejected,
       retried: this.#retried,
       inFlight: this.#inFlight,
+      queued: this.#queue.queued,
       withoutToken: this.#withoutToken(),
       spooled: this.#spool?.live ?? 0,
       spoolCorrupt: this.#spool?.corrupt ?? 0,
