@@ -13,7 +13,13 @@ export declare class NativePricing {
   constructor()
   static fromJson(json: string): NativePricing
   loadJson(json: string): void
+  /** The table entry `model` prices as. */
+  resolve(model: string): string | null
   get(model: string): PriceInfo | null
+  /** The resolved entry's tiers as `priceTierLayout` lays them out; empty when nothing prices it. */
+  priceTiers(model: string): Float64Array
+  /** Section 10's cost of one call, counts checked by the facade; refused past 2^53-1. */
+  costMicros(model: string, inputTokens: number, outputTokens: number, cacheReadTokens: number, cacheWriteTokens: number, cacheWrite1HTokens: number, reasoningTokens: number): number
   models(): Array<string>
 }
 
@@ -28,60 +34,101 @@ export declare class NativeReceiver {
   close(): void
 }
 
+/**
+ * A store as one JavaScript thread holds it. `custom_finalize`: the memory reported to V8 for
+ * it is given back when V8 collects it, and its staging area is let go.
+ */
 export declare class NativeStore {
-  constructor(capacity: number)
-  static withStreaming(capacity: number, channelSize: number): NativeStore
-  static shared(name: string, capacity?: number | undefined | null): NativeStore
+  constructor(capacity: number, maxKeys: number)
+  static withStreaming(capacity: number, maxKeys: number, channelSize: number): NativeStore
+  static shared(name: string, capacity?: number | undefined | null, maxKeys?: number | undefined | null): NativeStore
+  /**
+   * The symbol id of a name in one of the store's dimensions (0 models, 1 agents, 2 provider
+   * ids), interning it on first sight; 0 when that dimension is full, and the name counts under
+   * `(other)`.
+   */
+  intern(dimension: number, name: string): number
+  /** A dimension's names with ids `fromId..`, so a thread can extend its cache with one call. */
+  symbolNames(dimension: number, fromId: number): Array<string>
   /**
    * Whether both handles reach the same store, so the facade can keep one wrapper (and one
-   * staging buffer) per shared store per thread.
+   * staging area) per shared store per thread.
    */
   sameStore(other: NativeStore): boolean
   static removeShared(name: string): boolean
+  /**
+   * A new staging area of `rows` rows for this handle (`layout::staging`), abandoning the one it
+   * had: the facade writes completed requests there and publishes each with one atomic store.
+   * The memory belongs to the store; the returned buffer only views it, and keeps it alive while
+   * it is reachable.
+   */
+  stagingArea(rows: number): ArrayBuffer
+  /** Records what every thread staged, so that what follows sees it. */
+  drainStaged(): void
+  /**
+   * Takes room in the store's totals for figures about to be staged: 0, or the `record_outcome`
+   * code of the figure that had too little.
+   */
+  reserve(inputTokens: number, outputTokens: number, costMicros: number): number
   /** The receiving end of a streaming store, handed out once. */
   takeReceiver(): NativeReceiver | null
   capacity(): number
   /**
-   * The hot path. The facade stages completed requests as `STAGED_STRIDE` numbers each (see
-   * `recording::STAGED_STRIDE`) and hands them over in batches, so one N-API call serves many
-   * requests. Returns how many were buffered.
+   * Records the event `row` and `text` describe (see `event_from_row`); returns its
+   * `record_outcome`. `priced`: whether a completed request's model resolved to a price.
    */
-  recordCompletedBatch(staged: Float64Array, count: number): number
-  recordEvent(input: EventInput): boolean
+  recordEvent(row: Float64Array, text: EventText, priced: boolean): number
   recordRouterStopped(): boolean
   /**
-   * Writes the figures into `out`, the head (see `STATS_HEAD`) then the model, provider and
-   * agent rows, and returns their length. A facade-owned buffer rather than returned arrays:
-   * typed arrays made here would each cost an external allocation and a finalizer. When `out`
-   * is too short, nothing is written and the caller retries with the returned length.
+   * Writes the figures into `out` as `stats_layout` lays them out and returns their length. A
+   * facade-owned buffer rather than returned arrays: typed arrays made here would each cost an
+   * external allocation and a finalizer. When `out` is too short, nothing is written and the
+   * caller retries with the returned length.
    */
   stats(out: Float64Array): number
   len(): number
   droppedCount(): number
   /** The buffered events, oldest first, written into `numbers` and `ids` (see `RowWriter`). */
   snapshotEvents(numbers: Float64Array, ids: Uint8Array): EventRows
+  /**
+   * At most `max` buffered events whose sequence numbers follow `after`, oldest first, written
+   * like `snapshot_events`.
+   */
+  eventsAfter(after: number, max: number, numbers: Float64Array, ids: Uint8Array): EventRows
   /** Like `snapshot_events`, and removes the events, unless the buffers were too small. */
   drainAll(numbers: Float64Array, ids: Uint8Array): EventRows
   /** Returns how many of the ids were buffered; ids that are not UUIDs match nothing. */
   markSynced(eventIds: Array<string>): number
+  /** Removes the events with these sequence numbers; returns how many were buffered. */
+  acknowledge(seqs: Float64Array): number
 }
 
-export declare function costMicros(inputPerMillion: number, outputPerMillion: number, inputTokens: number, outputTokens: number): number
-
-/** An event from `record()`, its names already interned (0 = absent) and figures validated. */
-export interface EventInput {
+/** `layout::event_row`, for the facade. */
+export interface EventRowLayout {
   kind: number
-  eventId?: string
-  timestampMs?: number
+  timestampMs: number
   agent: number
   model: number
   provider: number
   providerId: number
-  a: number
-  b: number
-  c: number
-  errorCode?: string
-  errorMessage?: string
+  inputTokens: number
+  outputTokens: number
+  costMicros: number
+  cacheReadTokens: number
+  cacheWriteTokens: number
+  cacheWrite1hTokens: number
+  reasoningTokens: number
+  durationMs: number
+  timeToFirstTokenMs: number
+  failure: number
+  thresholdPercent: number
+  currentSpendMicros: number
+  budgetMicros: number
+  port: number
+  totalRequests: number
+  totalCostMicros: number
+  seq: number
+  stride: number
 }
 
 /**
@@ -93,22 +140,75 @@ export interface EventRows {
   count: number
   errorCodes: Array<string | undefined | null>
   errorMessages: Array<string | undefined | null>
+  /** Names counted under `(other)`: a row's name field holds `-(index + 1)` into this. */
+  overflowNames: Array<string>
+}
+
+/**
+ * What a `record()` event says in words: its names, which the store interns (or counts under
+ * `(other)`), its id and its failure's text.
+ */
+export interface EventText {
+  eventId?: string
+  model?: string
+  agentId?: string
+  providerId?: string
+  errorCode?: string
+  errorMessage?: string
 }
 
 export declare function inferProvider(model: string): string
 
-/** The symbol id of a name, interning it on first sight. */
-export declare function intern(name: string): number
+export declare function layout(): Layout
+
+/** Every layout the facade shares with the core (`layout`), and the orders it numbers by. */
+export interface Layout {
+  staging: StagingLayout
+  eventRow: EventRowLayout
+  stats: StatsLayout
+  eventKinds: Array<string>
+  providers: Array<string>
+}
 
 export declare function parseProvider(name: string): string
 
+/**
+ * A model's entry: its tiers (the first holds the base prices, every fallback applied), and the
+ * same tiers as `priceTiers` lays them out.
+ */
 export interface PriceInfo {
+  /** The table entry's name: an alias's target, the name without its routing prefix, …. */
   name: string
+  maxOutputTokens?: number
+  provider?: string
+  hasValidPricing: boolean
+  tiers: Array<PriceTierInfo>
+  tierRows: Float64Array
+}
+
+export interface PriceTierInfo {
+  aboveInputTokens: number
   inputCostPerToken: number
   outputCostPerToken: number
-  inputMicrosPerMillion: number
-  outputMicrosPerMillion: number
-  maxOutputTokens?: number
+  cacheReadCostPerToken: number
+  cacheWriteCostPerToken: number
+  cacheWrite1hCostPerToken: number
+  reasoningCostPerToken?: number
+}
+
+export declare function priceTierLayout(): PriceTierLayout
+
+/** Where each price sits in a row of `priceTiers` (see `price::tier_row`). */
+export interface PriceTierLayout {
+  stride: number
+  aboveInputTokens: number
+  input: number
+  output: number
+  cacheRead: number
+  cacheWrite: number
+  cacheWrite1h: number
+  reasoning: number
+  noReasoningPrice: number
 }
 
 export interface ReceiveResult {
@@ -116,5 +216,63 @@ export interface ReceiveResult {
   closed: boolean
 }
 
-/** Interned names with ids `fromId..`, so a thread can extend its cache with one call. */
-export declare function symbolNames(fromId: number): Array<string>
+/** `layout::staging`, for the facade. */
+export interface StagingLayout {
+  head: number
+  tail: number
+  bufferFull: number
+  rowsAt: number
+  firstRows: number
+  maxRows: number
+  stride: number
+  model: number
+  provider: number
+  agent: number
+  providerId: number
+  inputTokens: number
+  outputTokens: number
+  cacheReadTokens: number
+  cacheWriteTokens: number
+  cacheWrite1hTokens: number
+  reasoningTokens: number
+  costMicros: number
+  timestampMs: number
+  durationMs: number
+  timeToFirstTokenMs: number
+  priced: number
+}
+
+/** `layout::stats`, for the facade: the head's fields, then a row's. */
+export interface StatsLayout {
+  requests: number
+  failed: number
+  inputTokens: number
+  outputTokens: number
+  costMicros: number
+  cacheReadTokens: number
+  cacheWriteTokens: number
+  cacheWrite1hTokens: number
+  reasoningTokens: number
+  unpricedRequests: number
+  overflowedKeys: number
+  modelRows: number
+  providerRows: number
+  agentRows: number
+  unpricedModels: number
+  head: number
+  row: StatsRowLayout
+}
+
+export interface StatsRowLayout {
+  key: number
+  requests: number
+  failed: number
+  inputTokens: number
+  outputTokens: number
+  costMicros: number
+  cacheReadTokens: number
+  cacheWriteTokens: number
+  cacheWrite1hTokens: number
+  reasoningTokens: number
+  stride: number
+}

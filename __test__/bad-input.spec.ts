@@ -352,6 +352,68 @@ describe('bad input: PricingManager and ModelPricing', () => {
   })
 })
 
+describe('bad input: costMicros, resolve and calculateUsageCostMicros', () => {
+  const USAGE = { inputTokens: 37_000, outputTokens: 800, cacheReadTokens: 30_000, cacheWriteTokens: 5_000 }
+  const NOT_AN_OBJECT: readonly Case[] = [
+    [undefined, TypeError],
+    [null, TypeError],
+    [42, TypeError],
+    ['usage', TypeError],
+    [[1, 2], TypeError],
+  ]
+  const PARTS = ['cacheReadTokens', 'cacheWriteTokens', 'cacheWrite1hTokens', 'reasoningTokens'] as const
+
+  /** Every way a usage is refused, each through `price`; the figures it prices stay as they were. */
+  function expectUsageRefused(label: string, price: (usage: unknown) => number): void {
+    const store = populatedStore()
+    const before = price(USAGE)
+    expectEachRefused(store, `${label} usage`, NOT_AN_OBJECT, price, /\busage\b/)
+    for (const field of ['inputTokens', 'outputTokens']) {
+      expectEachRefused(store, `${label} usage.${field}`, NOT_A_REQUIRED_COUNT, (value) => price({ ...USAGE, [field]: value }), new RegExp(`\\busage\\.${field}\\b`))
+    }
+    for (const field of PARTS) {
+      expectEachRefused(store, `${label} usage.${field}`, NOT_A_COUNT, (value) => price({ ...USAGE, [field]: value }), new RegExp(`\\busage\\.${field}\\b`))
+      expect(price({ ...USAGE, [field]: null })).toBe(price({ ...USAGE, [field]: undefined }))
+    }
+    expect(() => price({ ...USAGE, cacheReadTokens: -1 })).toThrow('usage.cacheReadTokens must be a non-negative safe integer, got -1')
+    // Parts above their totals.
+    expectRefused(store, `${label} cache parts above inputTokens`, () => price({ ...USAGE, cacheWrite1hTokens: 2_001 }), RangeError, /\busage\b.*inputTokens/)
+    expectRefused(store, `${label} reasoning above outputTokens`, () => price({ ...USAGE, reasoningTokens: 801 }), RangeError, /\busage\.reasoningTokens\b/)
+    expect(price(USAGE), `${label}: nothing changed`).toBe(before)
+  }
+
+  it('costMicros refuses a bad model and every bad usage', () => {
+    const store = populatedStore()
+    expectEachRefused(store, 'costMicros model', NOT_A_MODEL, (value) => pricing.costMicros(value as string, USAGE), /\bmodel\b/)
+    expectUsageRefused('costMicros', (usage) => pricing.costMicros('claude-sonnet-4-5', usage as never))
+    // A model nothing prices costs 0, but its usage is checked all the same.
+    expectUsageRefused('costMicros of an unpriced model', (usage) => pricing.costMicros('no-such-model', usage as never))
+  })
+
+  it('calculateUsageCostMicros refuses every bad usage', () => {
+    const price = pricing.get('claude-sonnet-4-5')!
+    expectUsageRefused('calculateUsageCostMicros', (usage) => price.calculateUsageCostMicros(usage as never))
+  })
+
+  it('refuses a cost past Number.MAX_SAFE_INTEGER instead of rounding it', () => {
+    const store = populatedStore()
+    const dear = PricingManager.fromJson(JSON.stringify({ dear: { input_cost_per_token: 0.01, output_cost_per_token: 0.01 } }))
+    const huge = { inputTokens: 2 ** 50, outputTokens: 2 ** 50 }
+    expectRefused(store, 'costMicros past 2^53', () => dear.costMicros('dear', huge), RangeError, /\busage\b/)
+    expectRefused(store, 'calculateUsageCostMicros past 2^53', () => dear.get('dear')!.calculateUsageCostMicros(huge), RangeError, /\busage\b/)
+    expectRefused(store, 'calculateCostMicros past 2^53', () => dear.get('dear')!.calculateCostMicros(2 ** 50, 0), RangeError, /\binputTokens\b/)
+  })
+
+  it('resolve refuses a bad model; any other string resolves or is undefined', () => {
+    const store = populatedStore()
+    expectEachRefused(store, 'resolve', NOT_A_MODEL, (value) => pricing.resolve(value as string), /\bmodel\b/)
+    expect(pricing.resolve(LONGEST)).toBeUndefined()
+    expect(pricing.resolve('__proto__')).toBeUndefined()
+    expect(pricing.resolve('constructor')).toBeUndefined()
+    expect(invoke(pricing, 'resolve', 'gpt-4o', 'junk')).toBe('gpt-4o')
+  })
+})
+
 describe('bad input: EventStore construction', () => {
   it('new EventStore refuses a capacity outside 1..10,000,000; null and undefined mean 10,000', () => {
     const store = populatedStore()
@@ -732,10 +794,10 @@ describe('bad input: what is accepted', () => {
     expect(Object.keys(stats.byModel).sort()).toEqual([...names].sort())
     expect(Object.keys(stats.byAgent).sort()).toEqual([...names].sort())
     expect(stats.byModel.__proto__).toBeInstanceOf(ModelStats)
-    expect(stats.byModel.__proto__).toEqual({ requestCount: 2, inputTokens: 11, outputTokens: 1, costMicros: 5 })
-    expect(stats.byAgent.__proto__).toEqual({ requestCount: 2, inputTokens: 11, outputTokens: 1, costMicros: 5 })
-    expect(stats.byModel.constructor).toEqual({ requestCount: 1, inputTokens: 2, outputTokens: 1, costMicros: 0 })
-    expect(stats.byModel.valueOf).toEqual({ requestCount: 1, inputTokens: 5, outputTokens: 1, costMicros: 0 })
+    expect(stats.byModel.__proto__).toMatchObject({ requestCount: 2, inputTokens: 11, outputTokens: 1, costMicros: 5 })
+    expect(stats.byAgent.__proto__).toMatchObject({ requestCount: 2, inputTokens: 11, outputTokens: 1, costMicros: 5 })
+    expect(stats.byModel.constructor).toMatchObject({ requestCount: 1, inputTokens: 2, outputTokens: 1, costMicros: 0 })
+    expect(stats.byModel.valueOf).toMatchObject({ requestCount: 1, inputTokens: 5, outputTokens: 1, costMicros: 0 })
     // Nothing leaked onto Object.prototype, and unrecorded names are not keys.
     expect(({} as Record<string, unknown>).requestCount).toBeUndefined()
     expect('isPrototypeOf' in stats.byModel).toBe(false)

@@ -294,7 +294,6 @@ describe('EventStore.shared across worker threads', () => {
     const store = EventStore.shared(name, 50)
     const pricing = new PricingManager()
     for (let i = 0; i < 3; i++) store.recordLlmCompleted(pricing, 'gpt-4o', 1, 1)
-    store.flush()
     expect(await run<Probe>('probe.mjs', { name, record: 2 })).toEqual({ capacity: 50, before: 3, after: 5 })
     expect(await run<Probe>('probe.mjs', { name, capacity: 50 })).toEqual({ capacity: 50, before: 5, after: 5 })
     expect(store.len()).toBe(5)

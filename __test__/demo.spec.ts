@@ -44,7 +44,7 @@ describe('npm run demo', () => {
     expect(run.stdout).toMatch(/^By provider/m)
     expect(run.stdout).toMatch(/^By agent/m)
     expect(run.stdout).toMatch(/^Sync \(SyncClient\.metrics\(\)/m)
-    expect(run.stdout).toMatch(/^ {2}llama-3\.1-8b-instruct +unknown +not in the table/m)
+    expect(run.stdout).toMatch(/^ {2}llama-3\.1-8b-q4-local +unknown +not in the table/m)
     expect(run.stdout).toMatch(/^Left in the agents' buffers: 4 router_started, .*4 router_stopped/m)
     // Not a terminal: plain progress lines, no bar.
     expect(run.stderr).toMatch(/^progress: 200\/200 requests \(100%\)/m)

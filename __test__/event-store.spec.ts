@@ -178,7 +178,7 @@ describe('event_store (23)', () => {
     expect(stats.totalInputTokens).toBe(500)
     expect(stats.totalOutputTokens).toBe(250)
     expect(stats.totalCostMicros).toBe(5 * GPT4_100_50)
-    expect(stats.byModel['gpt-4']).toEqual({ requestCount: 5, inputTokens: 500, outputTokens: 250, costMicros: 5 * GPT4_100_50 })
+    expect(stats.byModel['gpt-4']).toMatchObject({ requestCount: 5, inputTokens: 500, outputTokens: 250, costMicros: 5 * GPT4_100_50 })
   })
 
   it('record_never_blocks', { timeout: 10_000 }, () => {

@@ -133,12 +133,14 @@ describe('helpers (13)', () => {
       'command-r',
       '',
       'gpt4', // no dash after the prefix
-      'o1', // the bare name has no dash
-      'claude', // likewise
+      'claude', // the bare name has no dash
+      'omni-1', // `o` then a digit is OpenAI's reasoning series (SPEC section 4); `o` alone is not
       'my-gpt-4', // the prefix must start the name
       'xclaude-3',
     ]) {
       expect(inferProvider(model), JSON.stringify(model)).toBe('unknown')
     }
+    // Beyond the crate, which filed it under unknown: the bare `o1` is OpenAI's (SPEC section 4).
+    expect(inferProvider('o1')).toBe('openai')
   })
 })

@@ -7,10 +7,9 @@ import { describe, it, expect } from 'vitest'
 interface PriceEntry {
   input_cost_per_token: number
   output_cost_per_token: number
-  max_output_tokens?: number
-  max_tokens?: number
   litellm_provider: string
   mode: string
+  [field: string]: number | string
 }
 
 const root = join(__dirname, '..')
@@ -41,29 +40,97 @@ describe('default pricing table', () => {
     ['claude-3-haiku-20240307', 250_000, 1_250_000],
     // Dated price sets: o3's June 2025 cut applies, not its launch price.
     ['o3', 2_000_000, 8_000_000],
-    // Tiered prices: the base (standard context) tier applies.
     ['claude-sonnet-4-5-20250929', 3_000_000, 15_000_000],
     ['ft:gpt-4o-2024-08-06', 3_750_000, 15_000_000],
     // From pricing/overrides.json.
     ['ft:gpt-4.1-2025-04-14', 3_000_000, 12_000_000],
+    ['gemini-2.5-pro', 1_250_000, 10_000_000],
+    ['mistral-large-latest', 2_000_000, 6_000_000],
+    // DeepSeek's off-peak discount is a daily window: the table holds the noon (UTC) price.
+    ['deepseek-chat', 270_000, 1_100_000],
+    ['grok-4', 3_000_000, 15_000_000],
   ])('pins the list price of %s', (name, inputPerMillion, outputPerMillion) => {
     const entry = table[name]
     expect(micros(entry.input_cost_per_token)).toBe(inputPerMillion)
     expect(micros(entry.output_cost_per_token)).toBe(outputPerMillion)
   })
 
+  it.each([
+    ['gpt-4o', { cache_read_input_token_cost: 1_250_000 }],
+    [
+      'claude-sonnet-4-5',
+      {
+        cache_read_input_token_cost: 300_000,
+        cache_creation_input_token_cost: 3_750_000,
+        cache_creation_input_token_cost_above_1hr: 6_000_000,
+        input_cost_per_token_above_200k_tokens: 6_000_000,
+        output_cost_per_token_above_200k_tokens: 22_500_000,
+        cache_read_input_token_cost_above_200k_tokens: 600_000,
+        cache_creation_input_token_cost_above_200k_tokens: 7_500_000,
+        cache_creation_input_token_cost_above_1hr_above_200k_tokens: 12_000_000,
+      },
+    ],
+    [
+      'claude-haiku-4-5',
+      { cache_read_input_token_cost: 100_000, cache_creation_input_token_cost: 1_250_000, cache_creation_input_token_cost_above_1hr: 2_000_000 },
+    ],
+    // The source's tier starts above 271,999 input tokens: LiteLLM's N may have decimals.
+    [
+      'gpt-5.4',
+      {
+        cache_read_input_token_cost: 250_000,
+        'input_cost_per_token_above_271.999k_tokens': 5_000_000,
+        'output_cost_per_token_above_271.999k_tokens': 22_500_000,
+        'cache_read_input_token_cost_above_271.999k_tokens': 500_000,
+      },
+    ],
+    [
+      'gemini-2.5-pro',
+      {
+        cache_read_input_token_cost: 125_000,
+        input_cost_per_token_above_200k_tokens: 2_500_000,
+        output_cost_per_token_above_200k_tokens: 15_000_000,
+        cache_read_input_token_cost_above_200k_tokens: 250_000,
+      },
+    ],
+  ])('pins the cache and tier prices of %s', (name, prices) => {
+    const entry = table[name]
+    const stated = Object.fromEntries(
+      Object.keys(entry)
+        .filter((field) => field in prices)
+        .map((field) => [field, micros(entry[field] as number)]),
+    )
+    expect(stated).toEqual(prices)
+    const tiered = Object.keys(entry).filter((field) => /_above_[\d.]+k_tokens$/.test(field))
+    expect(tiered.sort()).toEqual(Object.keys(prices).filter((field) => /_above_[\d.]+k_tokens$/.test(field)).sort())
+  })
+
+  it('covers the providers the source prices, each model under its own vendor', () => {
+    const providers = new Set(Object.values(table).map((entry) => entry.litellm_provider))
+    for (const provider of ['openai', 'anthropic', 'google', 'mistral', 'deepseek', 'x-ai']) expect(providers).toContain(provider)
+    // gpt-4o is also listed by resellers (Azure, GitHub Copilot); its own vendor's price is kept.
+    expect(table['gpt-4o'].litellm_provider).toBe('openai')
+    expect(table['claude-sonnet-4-5'].litellm_provider).toBe('anthropic')
+    expect(Object.keys(table).length).toBeGreaterThan(1500)
+  })
+
   it('has no sample_spec entry', () => {
     expect(Object.keys(table)).not.toContain('sample_spec')
   })
 
-  it('holds non-negative whole-micro prices for OpenAI and Anthropic chat models only', () => {
+  it('holds non-negative whole-micro prices for chat models only', () => {
     for (const [name, entry] of Object.entries(table)) {
-      for (const cost of [entry.input_cost_per_token, entry.output_cost_per_token]) {
-        expect(typeof cost, name).toBe('number')
-        expect(cost, name).toBeGreaterThanOrEqual(0)
-        expect(Math.abs(cost * 1e12 - micros(cost)), name).toBeLessThan(1e-6)
+      const prices = Object.entries(entry).filter(([field]) => field !== 'litellm_provider' && field !== 'mode')
+      expect(prices.length, name).toBeGreaterThanOrEqual(2)
+      for (const [field, cost] of prices) {
+        expect(field, name).toMatch(
+          /^(input_cost_per_token|output_cost_per_token|cache_read_input_token_cost|cache_creation_input_token_cost(_above_1hr)?|output_cost_per_reasoning_token)(_above_\d+(\.\d{1,3})?k_tokens)?$/,
+        )
+        expect(typeof cost, `${name} ${field}`).toBe('number')
+        expect(cost as number, `${name} ${field}`).toBeGreaterThanOrEqual(0)
+        expect(Math.abs((cost as number) * 1e12 - micros(cost as number)), `${name} ${field}`).toBeLessThan(1e-6)
       }
-      expect(['openai', 'anthropic'], name).toContain(entry.litellm_provider)
+      expect(typeof entry.litellm_provider, name).toBe('string')
       expect(entry.mode, name).toBe('chat')
     }
   })

@@ -130,8 +130,8 @@ describe('protocol_012 (14)', () => {
     expect(stats.totalRequests).toBe(2)
     expect(stats.totalCostMicros).toBe(30_000)
     expect(Object.keys(stats.byAgent).sort()).toEqual(['agent_1', 'agent_2'])
-    expect(stats.byAgent.agent_1).toEqual({ requestCount: 1, inputTokens: 100, outputTokens: 50, costMicros: 15_000 })
-    expect(stats.byAgent.agent_2).toEqual({ requestCount: 1, inputTokens: 100, outputTokens: 50, costMicros: 15_000 })
+    expect(stats.byAgent.agent_1).toMatchObject({ requestCount: 1, inputTokens: 100, outputTokens: 50, costMicros: 15_000 })
+    expect(stats.byAgent.agent_2).toMatchObject({ requestCount: 1, inputTokens: 100, outputTokens: 50, costMicros: 15_000 })
     // The agent is on each event (the server groups by it).
     expect(store.snapshotEvents().map((event) => event.agentId)).toEqual(['agent_1', 'agent_2'])
   })
@@ -175,7 +175,7 @@ describe('protocol_012 (14)', () => {
     completed(store, { model: 'gpt-4', inputTokens: 200, outputTokens: 100, costMicros: 30_000 })
     const { byModel } = store.stats()
     expect(Object.keys(byModel)).toEqual(['gpt-4'])
-    expect(byModel['gpt-4']).toEqual({ requestCount: 2, inputTokens: 300, outputTokens: 150, costMicros: 45_000 })
+    expect(byModel['gpt-4']).toMatchObject({ requestCount: 2, inputTokens: 300, outputTokens: 150, costMicros: 45_000 })
   })
 
   it('endpoint_8_avg_cost_per_request', () => {

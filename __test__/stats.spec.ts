@@ -78,9 +78,12 @@ describe('stats (23)', () => {
     failed(store, 'gpt-4', 'openai', 'agent-1')
     const after = store.stats()
     expect(totals(after)).toEqual([3, 2, 100, 50, 6_000])
-    expect(after.byModel).toEqual(before.byModel)
-    expect(after.byProvider).toEqual(before.byProvider)
-    expect(after.byAgent).toEqual(before.byAgent)
+    // The same figures, with the two failures counted per key.
+    const failedTwice = (figures: Record<string, ModelStats>) =>
+      Object.fromEntries(Object.entries(figures).map(([key, stats]) => [key, { ...stats, failedRequests: stats.failedRequests + 2 }]))
+    expect(after.byModel).toMatchObject(failedTwice(before.byModel))
+    expect(after.byProvider).toMatchObject(failedTwice(before.byProvider))
+    expect(after.byAgent).toMatchObject(failedTwice(before.byAgent))
   })
 
   it('stats_by_model_single_model', () => {

@@ -50,7 +50,6 @@ function serve() {
       const a = ARGS[i & ARG_MASK]
       store.recordLlmCompleted(pricing, a.model, a.inputTokens, a.outputTokens, a.agentId, a.providerId)
     }
-    store.flush()
     parentPort.postMessage('done')
   })
 }

@@ -43,7 +43,7 @@ const MODELS = [
   { model: 'o3-mini', share: 0.1 },
   { model: 'claude-3-5-haiku-20241022', share: 0.2 },
   { model: 'claude-sonnet-4-20250514', share: 0.15 },
-  { model: 'llama-3.1-8b-instruct', share: 0.15 },
+  { model: 'llama-3.1-8b-q4-local', share: 0.15 },
 ]
 const MAX_TOKENS = [256, 512, 1024]
 const SYSTEM_PROMPT = 'You are a helpful assistant inside a customer platform. Answer briefly and cite the ticket number.'

@@ -19,7 +19,12 @@ export function providerIndex(name: string, provider: unknown): number {
   throw new RangeError(`${name} must be one of ${PROVIDERS.join(', ')}, got ${describe(provider)}`)
 }
 
-/** `gpt-`, `o1-`, `o3-`, `chatgpt-` -> openai; `claude-` -> anthropic; in any letter case. */
+/**
+ * In any letter case: `gpt-`, `o1-`, `o3-`, `chatgpt-` and any `o<digit>` name (`o1`, `o4-mini`)
+ * -> openai; `claude-` -> anthropic; also through routing prefixes and cloud ids (`openai/…`,
+ * `azure/…` -> openai; `anthropic/…`, `bedrock/anthropic.claude-…`, `us.anthropic.claude-…`,
+ * `vertex_ai/claude-…` -> anthropic). Anything else -> unknown.
+ */
 export function inferProvider(model: string): Provider {
   return native.inferProvider(checkString('model', model)) as Provider
 }

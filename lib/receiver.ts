@@ -1,9 +1,11 @@
 import type { NativeReceiver } from '../index.js'
 import { type AnalyticsEvent, decodeEvents, eventBuffers } from './events.js'
+import type { StoreNames } from './symbols.js'
 
-/** The store a receiver reads from: it hands its staged events over before each read. */
+/** The store a receiver reads from: what was staged is drained into it before each read. */
 interface StreamingStore {
-  flush(): void
+  drainStaged(): void
+  readonly names: StoreNames
 }
 
 /** Returned by `#take` when nothing is waiting but more may come. */
@@ -49,10 +51,10 @@ export class EventReceiver implements AsyncIterable<AnalyticsEvent> {
 
   /** The next event, `undefined` once closed, or `EMPTY`. */
   #take(): AnalyticsEvent | undefined | typeof EMPTY {
-    this.#store.flush()
+    this.#store.drainStaged()
     const buffers = eventBuffers()
     const received = this.#native.tryRecv(buffers.numbers, buffers.ids)
-    if (received.events) return decodeEvents(received.events, buffers)[0]
+    if (received.events) return decodeEvents(received.events, buffers, this.#store.names)[0]
     return received.closed ? undefined : EMPTY
   }
 
@@ -87,13 +89,13 @@ export class EventReceiver implements AsyncIterable<AnalyticsEvent> {
 
   /** Events waiting to be received. */
   len(): number {
-    this.#store.flush()
+    this.#store.drainStaged()
     return this.#native.len()
   }
 
   /** Events not streamed because the channel was full. */
   droppedCount(): number {
-    this.#store.flush()
+    this.#store.drainStaged()
     return this.#native.droppedCount()
   }
 

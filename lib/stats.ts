@@ -1,25 +1,32 @@
+import { STATS } from './layout.js'
 import { PROVIDERS } from './provider.js'
-import { nameOf } from './symbols.js'
+import type { StoreNames } from './symbols.js'
 
 const MICROS_PER_USD = 1_000_000
-const ROW = 5
+const ROW = STATS.row
+const { stride: STRIDE } = ROW
 
-/** Figures of one model, provider or agent; completed requests only. */
+/** Figures of one model, provider or agent. Tokens and cost count completed requests only. */
 export class ModelStats {
   constructor(
+    /** Completed requests. */
     public requestCount = 0,
     public inputTokens = 0,
     public outputTokens = 0,
     public costMicros = 0,
+    public failedRequests = 0,
+    /** Of `inputTokens`. */
+    public cacheReadTokens = 0,
+    public cacheWriteTokens = 0,
+    public cacheWrite1hTokens = 0,
+    /** Of `outputTokens`. */
+    public reasoningTokens = 0,
   ) {}
 
   costUsd(): number {
     return this.costMicros / MICROS_PER_USD
   }
 }
-
-/** Length of the figures' head: the five totals, then how many model, provider and agent rows. */
-const HEAD = 8
 
 /** Maps with no prototype, so any model or agent name (even `__proto__`) is a safe key. */
 function byKey(
@@ -29,26 +36,41 @@ function byKey(
   keyOf: (key: number) => string,
 ): Record<string, ModelStats> {
   const map: Record<string, ModelStats> = Object.create(null)
-  for (let at = from; at < from + rows * ROW; at += ROW) {
-    map[keyOf(figures[at])] = new ModelStats(figures[at + 1], figures[at + 2], figures[at + 3], figures[at + 4])
+  for (let at = from; at < from + rows * STRIDE; at += STRIDE) {
+    map[keyOf(figures[at + ROW.key])] = new ModelStats(
+      figures[at + ROW.requests],
+      figures[at + ROW.inputTokens],
+      figures[at + ROW.outputTokens],
+      figures[at + ROW.costMicros],
+      figures[at + ROW.failed],
+      figures[at + ROW.cacheReadTokens],
+      figures[at + ROW.cacheWriteTokens],
+      figures[at + ROW.cacheWrite1hTokens],
+      figures[at + ROW.reasoningTokens],
+    )
   }
   return map
 }
 
 // The native core writes the figures into this buffer, reused by every read on this thread
-// (fresh typed arrays from native code each cost an external allocation and a finalizer).
+// (fresh typed arrays from native code each cost an external allocation and a finalizer). One
+// longer than KEPT_LENGTH serves a single read, so a store with many keys does not pin its
+// largest read's memory for the thread's lifetime.
 let buffer = new Float64Array(512)
+const KEPT_LENGTH = 1 << 16
 
 /**
  * Reads figures with `read`, which writes them into the buffer it is given and returns their
  * length; a buffer too short for them is left unwritten and replaced by a longer one.
  */
-export function readStats(read: (figures: Float64Array) => number): ComputedStats {
+export function readStats(names: StoreNames, read: (figures: Float64Array) => number): ComputedStats {
+  let target = buffer
   for (;;) {
-    const length = read(buffer)
-    if (length <= buffer.length) return new ComputedStats(buffer)
+    const length = read(target)
+    if (length <= target.length) return new ComputedStats(target, names)
     // Headroom for keys that appear before the next attempt.
-    buffer = new Float64Array(length + (length >> 2))
+    target = new Float64Array(length + (length >> 2))
+    if (target.length <= KEPT_LENGTH) buffer = target
   }
 }
 
@@ -58,28 +80,52 @@ function providerName(index: number): string {
 
 /** A point-in-time copy of a store's figures. */
 export class ComputedStats {
+  /** Completed and failed requests. */
   totalRequests: number
   failedRequests: number
   totalInputTokens: number
   totalOutputTokens: number
   totalCostMicros: number
+  totalCacheReadTokens: number
+  totalCacheWriteTokens: number
+  totalCacheWrite1hTokens: number
+  totalReasoningTokens: number
+  /** Completed requests whose model resolved to no price: they cost 0. */
+  unpricedRequests: number
+  /** The models of those requests, sorted. */
+  unpricedModels: string[]
+  /** Names counted under `(other)` because a dimension reached the store's key limit. */
+  overflowedKeys: number
   byModel: Record<string, ModelStats>
   byProvider: Record<string, ModelStats>
   /** Events with an agent id only. */
   byAgent: Record<string, ModelStats>
 
   /** @internal */
-  constructor(figures: Float64Array) {
-    this.totalRequests = figures[0]
-    this.failedRequests = figures[1]
-    this.totalInputTokens = figures[2]
-    this.totalOutputTokens = figures[3]
-    this.totalCostMicros = figures[4]
-    const providersAt = HEAD + figures[5] * ROW
-    const agentsAt = providersAt + figures[6] * ROW
-    this.byModel = byKey(figures, HEAD, figures[5], nameOf)
-    this.byProvider = byKey(figures, providersAt, figures[6], providerName)
-    this.byAgent = byKey(figures, agentsAt, figures[7], nameOf)
+  constructor(figures: Float64Array, names: StoreNames) {
+    this.totalRequests = figures[STATS.requests]
+    this.failedRequests = figures[STATS.failed]
+    this.totalInputTokens = figures[STATS.inputTokens]
+    this.totalOutputTokens = figures[STATS.outputTokens]
+    this.totalCostMicros = figures[STATS.costMicros]
+    this.totalCacheReadTokens = figures[STATS.cacheReadTokens]
+    this.totalCacheWriteTokens = figures[STATS.cacheWriteTokens]
+    this.totalCacheWrite1hTokens = figures[STATS.cacheWrite1hTokens]
+    this.totalReasoningTokens = figures[STATS.reasoningTokens]
+    this.unpricedRequests = figures[STATS.unpricedRequests]
+    this.overflowedKeys = figures[STATS.overflowedKeys]
+    const models = figures[STATS.modelRows]
+    const providers = figures[STATS.providerRows]
+    const agents = figures[STATS.agentRows]
+    const providersAt = STATS.head + models * STRIDE
+    const agentsAt = providersAt + providers * STRIDE
+    const unpricedAt = agentsAt + agents * STRIDE
+    const modelName = (id: number) => names.models.nameOf(id)
+    this.byModel = byKey(figures, STATS.head, models, modelName)
+    this.byProvider = byKey(figures, providersAt, providers, providerName)
+    this.byAgent = byKey(figures, agentsAt, agents, (id) => names.agents.nameOf(id))
+    // Sorted by name in the core.
+    this.unpricedModels = Array.from(figures.subarray(unpricedAt, unpricedAt + figures[STATS.unpricedModels]), modelName)
   }
 
   totalCostUsd(): number {

@@ -1,62 +1,46 @@
-import { setImmediate } from 'node:timers'
-
 import type { NativeStore } from '../index.js'
 import { native } from './binding.js'
-import { type AnalyticsEvent, type EventInput, encodeEvent, readEvents } from './events.js'
-import { PricingManager } from './pricing.js'
-import { inferProvider, PROVIDERS, providerIndex, type Provider } from './provider.js'
+import { type AnalyticsEvent, EVENT_TYPES, type EventInput, EventRowWriter, encodeEvent, readEvents, type SequencedEvent } from './events.js'
+import { EVENT_ROW, STAGING } from './layout.js'
+import { costOf, PricingManager } from './pricing.js'
+import { PROVIDERS, providerIndex, type Provider } from './provider.js'
 import { EventReceiver, wakeWaitingReceiver } from './receiver.js'
 import { type ComputedStats, readStats } from './stats.js'
-import { optionalSymbolFor, symbolFor } from './symbols.js'
-import {
-  checkCount,
-  checkIdentifier,
-  checkIntegerInRange,
-  checkOptionalMessage,
-  describe,
-} from './validate.js'
+import { StoreNames } from './symbols.js'
+import { type CallOutcome, checkUsage, type LlmUsage, type RecordOptions } from './usage.js'
+import { checkCount, checkIdentifier, checkIntegerInRange, checkOptionalMessage, describe } from './validate.js'
 
 export const DEFAULT_CAPACITY = 10_000
 export const MAX_CAPACITY = 10_000_000
 
-// Completed requests are staged here and handed to the native core in one call per batch: a
-// single N-API call costs more than recording the request itself. A store hands its batch over
-// when it is full, before any other call on the store, and otherwise at the end of the current
-// event-loop turn: after that turn's I/O callbacks, so the requests a busy router completes in
-// one turn share one native call. Batches still staged when the thread exits are handed over then.
-// The staging buffer doubles each time it fills up within a turn, up to MAX_STAGED_ROWS: bursts
-// get large batches (the core updates each aggregate once per key and batch), while a store that
-// records a few requests per turn keeps a small buffer.
-const FIRST_STAGED_ROWS = 32
-const MAX_STAGED_ROWS = 1024
-// Numbers per row, in the order `recording::STAGED_STRIDE` documents in the native core.
-const STAGED_STRIDE = 9
-const EMPTY_EVENT = { agent: 0, model: 0, provider: 0, providerId: 0, a: 0, b: 0, c: 0 }
+// Completed requests are recorded without a native call each: a store hands this thread a
+// staging area, memory the native store owns, and the facade writes each request as a row there
+// and publishes it with one atomic store of the row count. Every read, on any thread, drains the
+// published rows first, so a record is visible everywhere as soon as its call returns, and it
+// outlives this thread (a terminated worker loses nothing). Only a full ring costs a native call:
+// for a larger ring while the thread's is small, then to drain it (a thousand records that
+// nobody read).
+const {
+  head: HEAD,
+  tail: TAIL,
+  bufferFull: BUFFER_FULL,
+  rowsAt: ROWS_AT,
+  firstRows: FIRST_ROWS,
+  maxRows: MAX_ROWS,
+  stride: STRIDE,
+} = STAGING
 
-// Stores with staged requests, and the one immediate that hands them all over. It comes from
-// node:timers so that fake timers in a user's tests cannot hold staged requests back.
-const staging = new Set<EventStore>()
-let handOver: ReturnType<typeof setImmediate> | undefined
-
-function handOverStaged(): void {
-  handOver = undefined
-  for (const store of staging) {
-    try {
-      store.flush()
-    } catch (error) {
-      // Rows are validated before they are staged, so this is a defect; it must not end the process.
-      process.emitWarning(`iron-runtime-analytics could not hand over staged requests: ${(error as Error).message}`)
-    }
-  }
-}
-
-process.on('exit', handOverStaged)
+// Every figure is exact: the store refuses a record that would take a total past 2^53 - 1. Each
+// thread takes room for its records from the native store in chunks, so that checking costs a
+// comparison; room a thread took and never used is the only way to be refused a little early.
+const ROOM_CHUNK = 2 ** 40
+const EXHAUSTED_FIGURES = ['', 'input tokens', 'output tokens', 'cost in micros'] as const
 
 // Set only while a factory wraps a native store it already has.
 let adopted: NativeStore | undefined
 
-// This thread's wrapper of each shared store: staged requests live in a wrapper, so two wrappers
-// of one store in one thread would not see each other's latest records.
+// This thread's wrapper of each shared store, so that one thread writes one staging area per
+// shared store however often it asks for the store.
 const sharedStores = new Map<string, WeakRef<EventStore>>()
 
 function checkCapacity(name: string, capacity: unknown): number {
@@ -68,21 +52,65 @@ function checkPricing(pricing: unknown): PricingManager {
   throw new TypeError(`pricing must be a PricingManager, got ${describe(pricing)}`)
 }
 
+/** A duration in milliseconds, kept to the microsecond; -1 when absent. */
+function checkDuration(name: string, value: unknown): number {
+  if (value == null) return -1
+  if (typeof value !== 'number') throw new TypeError(`${name} must be a number, got ${describe(value)}`)
+  if (!(value >= 0 && value <= MAX_DURATION_MS)) {
+    throw new RangeError(`${name} must be a finite number of milliseconds from 0 to ${MAX_DURATION_MS}, got ${describe(value)}`)
+  }
+  return Math.round(value * 1000) / 1000
+}
+
+// The longest duration a buffered event keeps inline is 2^32 - 2 microseconds; longer ones are
+// kept too, up to a day, which no LLM call outlasts.
+const MAX_DURATION_MS = 86_400_000
+
 /**
  * Lock-free LLM usage analytics: running totals, per-model / per-provider / per-agent aggregates
  * and a bounded buffer of events that never blocks; a full buffer drops the new event and counts it.
  */
+/** How a store is set up beyond its capacity. */
+export interface StoreOptions {
+  /**
+   * Names aggregated per dimension (models, agents, provider ids); further names are counted
+   * under `(other)` and in `stats().overflowedKeys`, and their events keep them. Default 100,000.
+   */
+  maxKeys?: number | null
+}
+
+export const DEFAULT_MAX_KEYS = 100_000
+const MAX_KEYS = 10_000_000
+
+function checkMaxKeys(options: unknown): number | undefined {
+  if (options == null) return undefined
+  if (typeof options !== 'object') throw new TypeError(`options must be an object, got ${describe(options)}`)
+  const { maxKeys } = options as StoreOptions
+  return maxKeys == null ? undefined : checkIntegerInRange('options.maxKeys', maxKeys, 1, MAX_KEYS)
+}
+
 export class EventStore {
   readonly #native: NativeStore
-  #staged = new Float64Array(FIRST_STAGED_ROWS * STAGED_STRIDE)
-  #stagedRows = 0
-  // The last hand-over found the buffer full. Until one finds room again, rows are stamped when
-  // they are handed over rather than when they are recorded: most will be dropped, and a dropped
-  // event's timestamp is never seen, so the drop path does not read the clock.
-  #bufferFull = false
+  /** @internal This thread's view of the store's names. */
+  readonly names: StoreNames
+  // This thread's staging area, opened on the first record: rows as numbers, and the header's
+  // counters over the same memory.
+  #rows: Float64Array | undefined
+  #counters: Uint32Array | undefined
+  #ringRows = 0
+  #head = 0
+  // The tail as last read: the ring has at least this much room, so the real tail is read only
+  // when this says the ring is full.
+  #tail = 0
+  // Room this thread took in the store's totals (see ROOM_CHUNK).
+  #inputRoom = 0
+  #outputRoom = 0
+  #costRoom = 0
 
-  constructor(capacity?: number | null) {
-    this.#native = adopted ?? new native.NativeStore(checkCapacity('capacity', capacity ?? DEFAULT_CAPACITY))
+  constructor(capacity?: number | null, options?: StoreOptions | null) {
+    this.#native =
+      adopted ?? new native.NativeStore(checkCapacity('capacity', capacity ?? DEFAULT_CAPACITY), checkMaxKeys(options) ?? DEFAULT_MAX_KEYS)
+    this.names = new StoreNames(this.#native)
   }
 
   static #fromNative(store: NativeStore): EventStore {
@@ -99,25 +127,27 @@ export class EventStore {
   }
 
   /** A store that also streams every buffered event to the returned receiver. */
-  static withStreaming(capacity: number, channelSize: number): [EventStore, EventReceiver] {
+  static withStreaming(capacity: number, channelSize: number, options?: StoreOptions | null): [EventStore, EventReceiver] {
     checkCapacity('capacity', capacity)
     checkCapacity('channelSize', channelSize)
-    const store = EventStore.#fromNative(native.NativeStore.withStreaming(capacity, channelSize))
+    const maxKeys = checkMaxKeys(options) ?? DEFAULT_MAX_KEYS
+    const store = EventStore.#fromNative(native.NativeStore.withStreaming(capacity, maxKeys, channelSize))
     return [store, new EventReceiver(store.#native.takeReceiver()!, store)]
   }
 
   /**
    * The store registered under `name` in this process, created with `capacity` (default 10,000)
-   * if there is none: the same store in the main thread and in every worker thread. Within a
-   * thread every call returns the same object, so what one caller recorded is seen by the next.
-   * Asking for an existing store with a different capacity throws a RangeError.
+   * if there is none: the same store in the main thread and in every worker thread, where every
+   * record is visible as soon as its call returns. Asking for an existing store with a different
+   * capacity throws a RangeError; `options` apply when the store is created.
    */
-  static shared(name: string, capacity?: number | null): EventStore {
+  static shared(name: string, capacity?: number | null, options?: StoreOptions | null): EventStore {
     checkIdentifier('name', name)
     const requested = capacity == null ? undefined : checkCapacity('capacity', capacity)
+    const maxKeys = checkMaxKeys(options)
     let found: NativeStore
     try {
-      found = native.NativeStore.shared(name, requested)
+      found = native.NativeStore.shared(name, requested, maxKeys)
     } catch (error) {
       throw new RangeError((error as Error).message)
     }
@@ -143,51 +173,103 @@ export class EventStore {
     return this.#native.capacity()
   }
 
-  /** Hands this thread's staged requests to the native store, where every thread sees them. */
-  flush(): void {
-    const rows = this.#stagedRows
-    if (rows === 0) return
-    this.#stagedRows = 0
-    staging.delete(this)
-    this.#bufferFull = this.#native.recordCompletedBatch(this.#staged, rows) < rows
-    wakeWaitingReceiver(this)
+  /**
+   * Does nothing: every record is visible to every thread as soon as its call returns. Kept so
+   * that code written for earlier versions, which had to call it, still runs.
+   */
+  flush(): void {}
+
+  /** @internal Records what every thread staged, so that a read on this thread sees it. */
+  drainStaged(): void {
+    this.#native.drainStaged()
   }
 
-  /** Hands the staged requests over first, so that events keep the order they were recorded in. */
-  #recordEvent(input: Parameters<NativeStore['recordEvent']>[0]): void {
-    this.flush()
-    this.#native.recordEvent(input)
-    wakeWaitingReceiver(this)
+  #openStaging(rows: number): Float64Array {
+    const area = this.#native.stagingArea(rows)
+    this.#ringRows = rows
+    this.#counters = new Uint32Array(area)
+    this.#head = 0
+    this.#tail = 0
+    this.#rows = new Float64Array(area)
+    return this.#rows
   }
 
-  #stage(model: number, provider: number, agent: number, providerId: number, input: number, output: number, inputPerMillion: number, outputPerMillion: number): void {
-    const rows = this.#stagedRows
-    const staged = this.#staged
-    const at = rows * STAGED_STRIDE
-    staged[at] = model
-    staged[at + 1] = provider
-    staged[at + 2] = agent
-    staged[at + 3] = providerId
-    staged[at + 4] = input
-    staged[at + 5] = output
-    staged[at + 6] = inputPerMillion
-    staged[at + 7] = outputPerMillion
-    // 0: stamped when handed over.
-    staged[at + 8] = this.#bufferFull ? 0 : Date.now()
-    if (rows === 0) {
-      staging.add(this)
-      handOver ??= setImmediate(handOverStaged)
+  /** Takes room in the totals for a record's figures, or throws naming the figure with none. */
+  #takeRoom(input: number, output: number, cost: number, names: readonly [string, string, string]): void {
+    const wanted = [input - this.#inputRoom, output - this.#outputRoom, cost - this.#costRoom].map((need) => Math.max(need, 0))
+    // A chunk each where there is room for one, else just what this record needs.
+    let refused = this.#native.reserve(...(wanted.map((need) => Math.max(need, ROOM_CHUNK)) as [number, number, number]))
+    if (refused === 0) {
+      this.#inputRoom += Math.max(wanted[0], ROOM_CHUNK)
+      this.#outputRoom += Math.max(wanted[1], ROOM_CHUNK)
+      this.#costRoom += Math.max(wanted[2], ROOM_CHUNK)
+      return
     }
-    if (at + STAGED_STRIDE < staged.length) {
-      this.#stagedRows = rows + 1
-    } else if (staged.length < MAX_STAGED_ROWS * STAGED_STRIDE) {
-      this.#stagedRows = rows + 1
-      this.#staged = new Float64Array(staged.length * 2)
-      this.#staged.set(staged)
-    } else {
-      this.#stagedRows = rows + 1
-      this.flush()
+    refused = this.#native.reserve(wanted[0], wanted[1], wanted[2])
+    if (refused !== 0) throw exhausted(-refused, names)
+    this.#inputRoom += wanted[0]
+    this.#outputRoom += wanted[1]
+    this.#costRoom += wanted[2]
+  }
+
+  /** Writes a completed request into this thread's staging area and publishes it. */
+  #stage(
+    model: number,
+    priced: boolean,
+    provider: number,
+    agent: number,
+    providerId: number,
+    input: number,
+    output: number,
+    cacheRead: number,
+    cacheWrite: number,
+    cacheWrite1h: number,
+    reasoning: number,
+    cost: number,
+    durationMs: number,
+    timeToFirstTokenMs: number,
+    names: readonly [string, string, string],
+  ): void {
+    let rows = this.#rows ?? this.#openStaging(FIRST_ROWS)
+    let counters = this.#counters!
+    if (input > this.#inputRoom || output > this.#outputRoom || cost > this.#costRoom) this.#takeRoom(input, output, cost, names)
+    this.#inputRoom -= input
+    this.#outputRoom -= output
+    this.#costRoom -= cost
+    if (((this.#head - this.#tail) >>> 0) >= this.#ringRows) {
+      this.#tail = Atomics.load(counters, TAIL)
+      if (((this.#head - this.#tail) >>> 0) >= this.#ringRows) {
+        if (this.#ringRows < MAX_ROWS) {
+          rows = this.#openStaging(this.#ringRows * 2)
+          counters = this.#counters!
+        } else {
+          this.#native.drainStaged()
+          this.#tail = Atomics.load(counters, TAIL)
+        }
+      }
     }
+    const head = this.#head
+    const at = ROWS_AT + (head % this.#ringRows) * STRIDE
+    rows[at + ROW.model] = model
+    rows[at + ROW.provider] = provider
+    rows[at + ROW.agent] = agent
+    rows[at + ROW.providerId] = providerId
+    rows[at + ROW.inputTokens] = input
+    rows[at + ROW.outputTokens] = output
+    rows[at + ROW.cacheReadTokens] = cacheRead
+    rows[at + ROW.cacheWriteTokens] = cacheWrite
+    rows[at + ROW.cacheWrite1hTokens] = cacheWrite1h
+    rows[at + ROW.reasoningTokens] = reasoning
+    rows[at + ROW.costMicros] = cost
+    // 0: stamped when drained. While the buffer is full, most rows will be dropped, and a dropped
+    // event's timestamp is never seen, so the drop path does not read the clock.
+    rows[at + ROW.timestampMs] = counters[BUFFER_FULL] === 1 ? 0 : Date.now()
+    rows[at + ROW.durationMs] = durationMs
+    rows[at + ROW.timeToFirstTokenMs] = timeToFirstTokenMs
+    rows[at + ROW.priced] = priced ? 1 : 0
+    this.#head = (head + 1) >>> 0
+    Atomics.store(counters, HEAD, this.#head)
+    wakeWaitingReceiver(this)
   }
 
   /** Records a completed request, inferring the provider from the model name and pricing it. */
@@ -199,12 +281,7 @@ export class EventStore {
     agentId?: string | null,
     providerId?: string | null,
   ): void {
-    const priced = checkPricing(pricing).pricedModel(model)
-    checkCount('inputTokens', inputTokens)
-    checkCount('outputTokens', outputTokens)
-    const agent = optionalSymbolFor('agentId', agentId)
-    const provider = optionalSymbolFor('providerId', providerId)
-    this.#stage(priced.symbol, priced.inferredProvider, agent, provider, inputTokens, outputTokens, priced.inputPerMillion, priced.outputPerMillion)
+    this.#recordUsage(checkPricing(pricing), model, -1, inputTokens, outputTokens, 0, 0, 0, 0, agentId, providerId, -1, -1, POSITIONAL_NAMES)
   }
 
   /** Records a completed request under an explicit provider. */
@@ -217,19 +294,132 @@ export class EventStore {
     agentId?: string | null,
     providerId?: string | null,
   ): void {
-    const priced = checkPricing(pricing).pricedModel(model)
     const index = providerIndex('provider', provider)
-    checkCount('inputTokens', inputTokens)
-    checkCount('outputTokens', outputTokens)
-    const agent = optionalSymbolFor('agentId', agentId)
-    const providerSymbol = optionalSymbolFor('providerId', providerId)
-    this.#stage(priced.symbol, index, agent, providerSymbol, inputTokens, outputTokens, priced.inputPerMillion, priced.outputPerMillion)
+    this.#recordUsage(checkPricing(pricing), model, index, inputTokens, outputTokens, 0, 0, 0, 0, agentId, providerId, -1, -1, POSITIONAL_NAMES)
+  }
+
+  /**
+   * Records a completed request from its usage, priced as the provider bills it: cache reads and
+   * writes, reasoning and long-context tiers (see `LlmUsage` for what each count includes).
+   */
+  recordLlmUsage(pricing: PricingManager, model: string, usage: LlmUsage, options?: RecordOptions | null): void {
+    const prices = checkPricing(pricing)
+    const checked = checkUsage('usage', usage)
+    const { agentId, providerId, provider, durationMs, timeToFirstTokenMs } = readOptions(options)
+    this.#recordUsage(
+      prices,
+      model,
+      provider == null ? -1 : providerIndex('options.provider', provider),
+      checked.inputTokens,
+      checked.outputTokens,
+      checked.cacheReadTokens,
+      checked.cacheWriteTokens,
+      checked.cacheWrite1hTokens,
+      checked.reasoningTokens,
+      agentId,
+      providerId,
+      checkDuration('options.durationMs', durationMs),
+      checkDuration('options.timeToFirstTokenMs', timeToFirstTokenMs),
+      USAGE_NAMES,
+    )
+  }
+
+  #recordUsage(
+    prices: PricingManager,
+    model: unknown,
+    providerIndexOrInferred: number,
+    input: number,
+    output: number,
+    cacheRead: number,
+    cacheWrite: number,
+    cacheWrite1h: number,
+    reasoning: number,
+    agentId: unknown,
+    providerId: unknown,
+    durationMs: number,
+    timeToFirstTokenMs: number,
+    names: readonly [string, string, string],
+  ): void {
+    checkCount(names[0], input)
+    checkCount(names[1], output)
+    const agentName = names === USAGE_NAMES ? 'options.agentId' : 'agentId'
+    const providerIdName = names === USAGE_NAMES ? 'options.providerId' : 'providerId'
+    const symbols = this.names
+    let priced = prices.cachedModel(model)
+    let modelId = symbols.models.cached(model)
+    let agent = symbols.agents.cachedOptional(agentId)
+    let provider = symbols.providerIds.cachedOptional(providerId)
+    if (priced === undefined || modelId === undefined || agent === undefined || provider === undefined) {
+      // Every name is checked before any is interned: a refused call leaves nothing behind.
+      if (modelId === undefined) checkIdentifier('model', model)
+      if (agent === undefined) checkIdentifier(agentName, agentId)
+      if (provider === undefined) checkIdentifier(providerIdName, providerId)
+      priced ??= prices.pricedModel(model)
+      modelId ??= symbols.models.intern(model as string)
+      agent ??= symbols.agents.intern(agentId as string)
+      provider ??= symbols.providerIds.intern(providerId as string)
+    }
+    const cost = costOf(priced.tiers, input, output, cacheRead, cacheWrite, cacheWrite1h, reasoning)
+    if (cost > Number.MAX_SAFE_INTEGER) throw costTooLarge(names === USAGE_NAMES ? 'usage' : 'inputTokens and outputTokens', cost)
+    const providerIndexUsed = providerIndexOrInferred < 0 ? priced.inferredProvider : providerIndexOrInferred
+    const isPriced = priced.resolved !== undefined
+    if (modelId === 0 || agent === 0 && agentId != null || provider === 0 && providerId != null) {
+      // A name its dimension has no room for: the event keeps it as a string, and the native core
+      // counts it under (other).
+      // One writer for every such call on this thread: the core reads it before the call returns.
+      const encoded = OVERFLOWED
+      const row = encoded.row
+      row[EVENT_ROW.provider] = providerIndexUsed
+      row[EVENT_ROW.inputTokens] = input
+      row[EVENT_ROW.outputTokens] = output
+      row[EVENT_ROW.cacheReadTokens] = cacheRead
+      row[EVENT_ROW.cacheWriteTokens] = cacheWrite
+      row[EVENT_ROW.cacheWrite1hTokens] = cacheWrite1h
+      row[EVENT_ROW.reasoningTokens] = reasoning
+      row[EVENT_ROW.costMicros] = cost
+      row[EVENT_ROW.durationMs] = durationMs
+      row[EVENT_ROW.timeToFirstTokenMs] = timeToFirstTokenMs
+      encoded.model = model as string
+      encoded.agentId = (agentId ?? undefined) as string | undefined
+      encoded.providerId = (providerId ?? undefined) as string | undefined
+      this.#recordRow(encoded, names, isPriced)
+      return
+    }
+    this.#stage(modelId, isPriced, providerIndexUsed, agent, provider, input, output, cacheRead, cacheWrite, cacheWrite1h, reasoning, cost, durationMs, timeToFirstTokenMs, names)
+  }
+
+  /**
+   * Records what a call came to: a complete outcome with usage as `recordLlmUsage`, any other as
+   * `recordLlmError` (with `stream_incomplete` when the outcome names no error). The model is the
+   * outcome's, the one the provider billed, else `options.model`.
+   */
+  recordOutcome(pricing: PricingManager, outcome: CallOutcome, options?: (RecordOptions & { model?: string | null }) | null): void {
+    if (outcome === null || typeof outcome !== 'object') throw new TypeError(`outcome must be an object, got ${describe(outcome)}`)
+    const { model: billed, usage, error, complete } = outcome
+    const fallback = options == null ? undefined : (options as { model?: unknown }).model
+    const model = billed ?? fallback
+    if (model == null) throw new TypeError('outcome.model or options.model must name the model, got neither')
+    if (complete === true && usage != null) {
+      this.recordLlmUsage(pricing, model as string, usage, options)
+      return
+    }
+    checkPricing(pricing)
+    const failure = error ?? { errorCode: 'stream_incomplete' }
+    if (typeof failure !== 'object') throw new TypeError(`outcome.error must be an object, got ${describe(failure)}`)
+    const { errorCode, errorMessage } = failure
+    this.recordLlmError(model as string, { ...readOptions(options), errorCode, errorMessage })
   }
 
   /** Records any event; a fresh `eventId` and the current `timestampMs` fill in when absent. */
   record(event: EventInput): void {
     const encoded = encodeEvent(event)
-    this.#recordEvent(encoded)
+    this.#recordRow(encoded, EVENT_NAMES, true)
+  }
+
+  #recordRow(encoded: EventRowWriter, names: readonly [string, string, string], priced: boolean): void {
+    const outcome = this.#native.recordEvent(encoded.row, encoded, priced)
+    if (outcome < 0) throw exhausted(-outcome, names)
+    wakeWaitingReceiver(this)
   }
 
   recordLlmFailed(
@@ -239,17 +429,39 @@ export class EventStore {
     errorCode?: string | null,
     errorMessage?: string | null,
   ): void {
-    const input = {
-      ...EMPTY_EVENT,
-      kind: 1,
-      model: symbolFor('model', model),
-      provider: PROVIDERS.indexOf(inferProvider(model)),
-      agent: optionalSymbolFor('agentId', agentId),
-      providerId: optionalSymbolFor('providerId', providerId),
-      errorCode: errorCode == null ? undefined : checkIdentifier('errorCode', errorCode),
-      errorMessage: checkOptionalMessage('errorMessage', errorMessage),
-    }
-    this.#recordEvent(input)
+    this.#recordFailure(model, agentId, providerId, -1, errorCode, errorMessage, FAILED_NAMES)
+  }
+
+  /** Records a failed request; its model's provider is inferred unless `options.provider` says. */
+  recordLlmError(model: string, options?: (RecordOptions & { errorCode?: string | null; errorMessage?: string | null }) | null): void {
+    const { agentId, providerId, provider, errorCode, errorMessage } = readOptions(options)
+    const index = provider == null ? -1 : providerIndex('options.provider', provider)
+    this.#recordFailure(model, agentId, providerId, index, errorCode, errorMessage, ERROR_NAMES)
+  }
+
+  #recordFailure(
+    model: unknown,
+    agentId: unknown,
+    providerId: unknown,
+    provider: number,
+    errorCode: unknown,
+    errorMessage: unknown,
+    names: readonly [string, string, string, string, string],
+  ): void {
+    const checkedModel = checkIdentifier(names[0], model)
+    const agent = agentId == null ? undefined : checkIdentifier(names[1], agentId)
+    const checkedProviderId = providerId == null ? undefined : checkIdentifier(names[2], providerId)
+    const code = errorCode == null ? undefined : checkIdentifier(names[3], errorCode)
+    const message = checkOptionalMessage(names[4], errorMessage)
+    const row = EventRowWriter.failed(
+      checkedModel,
+      provider < 0 ? providerIndex('model', native.inferProvider(checkedModel)) : provider,
+      agent,
+      checkedProviderId,
+      code,
+      message,
+    )
+    this.#recordRow(row, EVENT_NAMES, true)
   }
 
   recordBudgetThreshold(
@@ -258,38 +470,26 @@ export class EventStore {
     budgetMicros: number,
     agentId?: string | null,
   ): void {
-    const input = {
-      ...EMPTY_EVENT,
-      kind: 2,
-      a: checkIntegerInRange('thresholdPercent', thresholdPercent, 0, 255),
-      b: checkCount('currentSpendMicros', currentSpendMicros),
-      c: checkCount('budgetMicros', budgetMicros),
-      agent: optionalSymbolFor('agentId', agentId),
-    }
-    this.#recordEvent(input)
+    this.record({ type: 'budget_threshold_reached', thresholdPercent, currentSpendMicros, budgetMicros, agentId: agentId ?? undefined })
   }
 
   recordRouterStarted(port: number): void {
-    const input = { ...EMPTY_EVENT, kind: 3, a: checkIntegerInRange('port', port, 0, 65_535) }
-    this.#recordEvent(input)
+    this.record({ type: 'router_started', port })
   }
 
   /** Records `router_stopped` with the store's totals at this moment. */
   recordRouterStopped(): void {
-    this.flush()
     this.#native.recordRouterStopped()
     wakeWaitingReceiver(this)
   }
 
   stats(): ComputedStats {
-    this.flush()
     const store = this.#native
-    return readStats((figures) => store.stats(figures))
+    return readStats(this.names, (figures) => store.stats(figures))
   }
 
   /** Buffered events. */
   len(): number {
-    this.flush()
     return this.#native.len()
   }
 
@@ -299,7 +499,6 @@ export class EventStore {
 
   /** Events not buffered because the buffer was full (they still count in `stats()`). */
   droppedCount(): number {
-    this.flush()
     return this.#native.droppedCount()
   }
 
@@ -310,17 +509,14 @@ export class EventStore {
 
   /** Removes and returns every buffered event, oldest first. */
   drainAll(): AnalyticsEvent[] {
-    this.flush()
-    this.#bufferFull = false
     const store = this.#native
-    return readEvents((numbers, ids) => store.drainAll(numbers, ids))
+    return readEvents(this.names, (numbers, ids) => store.drainAll(numbers, ids))
   }
 
   /** Copies of the buffered events, oldest first; the buffer is unchanged. */
   snapshotEvents(): AnalyticsEvent[] {
-    this.flush()
     const store = this.#native
-    return readEvents((numbers, ids) => store.snapshotEvents(numbers, ids))
+    return readEvents(this.names, (numbers, ids) => store.snapshotEvents(numbers, ids))
   }
 
   /** The buffered events not yet acknowledged, oldest first. */
@@ -328,15 +524,68 @@ export class EventStore {
     return this.snapshotEvents()
   }
 
+  /**
+   * @internal At most `max` buffered events recorded after the one numbered `afterSeq`, oldest
+   * first, each with its sequence number (increasing, never reused, from 1): a reader that asks
+   * after the last number it saw reads each event once.
+   */
+  eventsAfter(afterSeq: number, max: number): SequencedEvent[] {
+    checkCount('afterSeq', afterSeq)
+    checkIntegerInRange('max', max, 1, MAX_CAPACITY)
+    const store = this.#native
+    return readEvents(this.names, (numbers, ids) => store.eventsAfter(afterSeq, max, numbers, ids), true)
+  }
+
+  /** @internal Removes the buffered events with these sequence numbers; returns how many there were. */
+  acknowledge(seqs: readonly number[]): number {
+    if (!Array.isArray(seqs)) throw new TypeError(`seqs must be an array of numbers, got ${describe(seqs)}`)
+    const checked = Float64Array.from(seqs, (seq, index) => checkCount(`seqs[${index}]`, seq))
+    return this.#native.acknowledge(checked)
+  }
+
   /** Acknowledged events leave the buffer. Returns how many of the ids were buffered. */
   markSynced(eventIds: readonly string[]): number {
+    // One read of each element, into a plain array: a Proxy or a sparse array cannot show the
+    // check one value and the core another.
     if (!Array.isArray(eventIds)) throw new TypeError(`eventIds must be an array of strings, got ${describe(eventIds)}`)
-    eventIds.forEach((id, index) => {
+    const ids: string[] = []
+    for (let index = 0; index < eventIds.length; index++) {
+      const id: unknown = eventIds[index]
       if (typeof id !== 'string') throw new TypeError(`eventIds[${index}] must be a string, got ${describe(id)}`)
-    })
-    this.flush()
-    const removed = this.#native.markSynced(eventIds as string[])
-    if (removed > 0) this.#bufferFull = false
-    return removed
+      ids.push(id)
+    }
+    return this.#native.markSynced(ids)
   }
+}
+
+const ROW = STAGING
+const OVERFLOWED = new EventRowWriter(EVENT_TYPES.indexOf('llm_request_completed'), -1)
+const POSITIONAL_NAMES = ['inputTokens', 'outputTokens', 'inputTokens and outputTokens'] as const
+const USAGE_NAMES = ['usage.inputTokens', 'usage.outputTokens', 'usage'] as const
+const EVENT_NAMES = ['event.inputTokens', 'event.outputTokens', 'event.costMicros'] as const
+const FAILED_NAMES = ['model', 'agentId', 'providerId', 'errorCode', 'errorMessage'] as const
+const ERROR_NAMES = ['model', 'options.agentId', 'options.providerId', 'options.errorCode', 'options.errorMessage'] as const
+
+interface ReadOptions extends RecordOptions {
+  errorCode?: string | null
+  errorMessage?: string | null
+}
+
+/** Each option read once, so that a getter cannot show a check one value and the core another. */
+function readOptions(options: unknown): ReadOptions {
+  if (options == null) return {}
+  if (typeof options !== 'object') throw new TypeError(`options must be an object, got ${describe(options)}`)
+  const { agentId, providerId, provider, durationMs, timeToFirstTokenMs, errorCode, errorMessage } = options as ReadOptions
+  return { agentId, providerId, provider, durationMs, timeToFirstTokenMs, errorCode, errorMessage }
+}
+
+function exhausted(figure: number, names: readonly [string, string, string]): RangeError {
+  return new RangeError(
+    `${names[figure - 1]} would take the store's total ${EXHAUSTED_FIGURES[figure]} past ${Number.MAX_SAFE_INTEGER}, ` +
+      'the largest figure a JavaScript number holds exactly; nothing was recorded',
+  )
+}
+
+function costTooLarge(argument: string, cost: number): RangeError {
+  return new RangeError(`${argument} cost ${cost} micros, more than ${Number.MAX_SAFE_INTEGER} (the largest exact figure); nothing was recorded`)
 }

@@ -1,39 +1,66 @@
-import { native } from './binding.js'
-import { checkIdentifier } from './validate.js'
+import type { NativeStore } from '../index.js'
 
-// This thread's view of the native symbol table: names cross the boundary once, as small ids.
-// Only validated names are ever cached, so a cache hit needs no further checks. A null-prototype
-// dictionary rather than a Map: V8 looks a string key up in it by identity once it has
-// internalized the string, where a Map compares the characters of every equal key it meets.
-const ids: Record<string, number | undefined> = Object.create(null)
-const names: string[] = ['']
+/** A store's dimensions, as the native core numbers them. */
+const MODELS = 0
+const AGENTS = 1
+const PROVIDER_IDS = 2
 
-/** The cached id of `value`, or undefined; a non-string is never a key (no `toString` runs). */
-function cached(value: unknown): number | undefined {
-  return typeof value === 'string' ? ids[value] : undefined
-}
+/**
+ * This thread's view of one of a store's symbol tables: names cross the boundary once, as small
+ * ids. Only names the table took are cached, so the cache is bounded by the store's key limit,
+ * and a name that overflowed (id 0) asks the core again each time. A null-prototype dictionary
+ * rather than a Map: V8 looks a string key up in it by identity once it has internalized the
+ * string, where a Map compares the characters of every equal key it meets.
+ */
+export class SymbolCache {
+  readonly #ids: Record<string, number | undefined> = Object.create(null)
+  readonly #names: string[] = ['']
 
-/** The symbol id of an identifier argument (1 to 256 characters), interning it on first sight. */
-export function symbolFor(argument: string, value: unknown): number {
-  return cached(value) ?? intern(checkIdentifier(argument, value))
-}
+  constructor(
+    readonly native: NativeStore,
+    readonly dimension: number,
+  ) {}
 
-/** Like `symbolFor`, with `undefined` and `null` meaning absent (0). */
-export function optionalSymbolFor(argument: string, value: unknown): number {
-  if (value == null) return 0
-  return cached(value) ?? intern(checkIdentifier(argument, value))
-}
-
-function intern(name: string): number {
-  const id = native.intern(name)
-  ids[name] = id
-  return id
-}
-
-/** The name of a symbol id, which another thread may have interned. */
-export function nameOf(id: number): string {
-  if (id >= names.length) {
-    for (const name of native.symbolNames(names.length)) names.push(name)
+  /** The cached id of `value`, or undefined; a non-string is never a key (no `toString` runs). */
+  cached(value: unknown): number | undefined {
+    return typeof value === 'string' ? this.#ids[value] : undefined
   }
-  return names[id]
+
+  /** The cached id of an optional name (0 when absent), or undefined when it is not cached. */
+  cachedOptional(value: unknown): number | undefined {
+    return value == null ? 0 : this.cached(value)
+  }
+
+  /** The id of a name already checked with `checkIdentifier`; 0 when the table is full. */
+  intern(name: string): number {
+    const id = this.native.intern(this.dimension, name)
+    if (id !== 0) this.#ids[name] = id
+    return id
+  }
+
+  /** The name of an id, which another thread may have interned. */
+  nameOf(id: number): string {
+    if (id >= this.#names.length) {
+      for (const name of this.native.symbolNames(this.dimension, this.#names.length)) this.#names.push(name)
+    }
+    return this.#names[id]
+  }
+}
+
+/** A store's names, by dimension, as this thread sees them. */
+export class StoreNames {
+  readonly models: SymbolCache
+  readonly agents: SymbolCache
+  readonly providerIds: SymbolCache
+
+  constructor(native: NativeStore) {
+    this.models = new SymbolCache(native, MODELS)
+    this.agents = new SymbolCache(native, AGENTS)
+    this.providerIds = new SymbolCache(native, PROVIDER_IDS)
+  }
+}
+
+/** A name from a row: a symbol id, or `-(index + 1)` into the names that overflowed. */
+export function nameIn(cache: SymbolCache, value: number, overflowNames: readonly string[]): string {
+  return value < 0 ? overflowNames[-value - 1] : cache.nameOf(value)
 }

@@ -29,6 +29,16 @@ export interface RecordOptions {
   timeToFirstTokenMs?: number | null
 }
 
+/** What one call to a provider came to, as read from its response or stream. */
+export interface CallOutcome {
+  /** The model the provider billed, from the response itself. */
+  model?: string
+  usage?: LlmUsage
+  error?: { errorCode: string; errorMessage?: string }
+  /** False for an error, or a stream that ended before its usage. */
+  complete: boolean
+}
+
 /** A usage whose every figure was read once and checked: the six counts, absent parts as 0. */
 export interface CheckedUsage {
   readonly inputTokens: number

@@ -30,7 +30,10 @@ export function checkString(name: string, value: unknown): string {
   return value
 }
 
-/** A model name, agent id, provider id or error code: 1 to 256 characters. */
+/**
+ * A model name, agent id, provider id or error code: 1 to 256 characters of well-formed Unicode
+ * (a lone surrogate would be rewritten on its way into the core, merging distinct names).
+ */
 export function checkIdentifier(name: string, value: unknown): string {
   const text = checkString(name, value)
   if (text.length === 0 || text.length > MAX_IDENTIFIER_LENGTH) {
@@ -38,13 +41,14 @@ export function checkIdentifier(name: string, value: unknown): string {
       `${name} must be 1 to ${MAX_IDENTIFIER_LENGTH} characters long, got ${text.length === 0 ? 'an empty string' : `${text.length} characters`}`,
     )
   }
+  if (!text.isWellFormed()) throw new RangeError(`${name} must be well-formed Unicode, got a lone surrogate in ${describe(text)}`)
   return text
 }
 
 /** Long error messages are cut, not refused: a router should never lose a failure over its text. */
 export function checkOptionalMessage(name: string, value: unknown): string | undefined {
   if (value == null) return undefined
-  const text = checkString(name, value)
+  const text = checkString(name, value).toWellFormed()
   if (text.length <= MAX_ERROR_MESSAGE_LENGTH) return text
   // Never keep half of a surrogate pair: the cut stays a prefix of the original characters.
   const last = text.charCodeAt(MAX_ERROR_MESSAGE_LENGTH - 1)

@@ -1,6 +1,8 @@
 // Regenerates pricing/model_prices.json, the default pricing table embedded in the package, in
 // LiteLLM's model_prices_and_context_window.json format. Prices come from the pricing data bundled
-// with @pydantic/genai-prices; pricing/overrides.json fills names that data does not price.
+// with @pydantic/genai-prices (every text model of every provider it prices, with cache, 1-hour
+// cache-write, reasoning and long-context tier prices); pricing/overrides.json fills names that
+// data does not price.
 //
 //   npm run update-pricing                 writes pricing/model_prices.json, with the prices in effect
 //                                          today, and pricing/source.json, which records what it used
@@ -11,9 +13,22 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { calcPrice, findProvider } from '@pydantic/genai-prices'
+import { calcPrice, findProvider, waitForUpdate } from '@pydantic/genai-prices'
 
-const PROVIDERS = ['openai', 'anthropic']
+// The source's price keys for text tokens, and the LiteLLM field each becomes. Tiered forms are
+// `<field>_above_<N>k_tokens`; LiteLLM names the 1-hour write's tiered form the same way.
+const FIELDS = [
+  ['input_mtok', 'input_cost_per_token'],
+  ['output_mtok', 'output_cost_per_token'],
+  ['cache_read_mtok', 'cache_read_input_token_cost'],
+  ['cache_write_mtok', 'cache_creation_input_token_cost'],
+  ['cache_write_1h_mtok', 'cache_creation_input_token_cost_above_1hr'],
+  ['output_reasoning_mtok', 'output_cost_per_reasoning_token'],
+]
+const UNTIERED = new Set(['output_reasoning_mtok'])
+// Text-token prices the LiteLLM format has no field for: a model carrying one cannot be written
+// faithfully, so generation stops rather than guess.
+const UNREPRESENTABLE = ['cache_write_5m_mtok', 'input_tool_mtok']
 const OVERRIDE_KEYS = new Set([
   'input_cost_per_token',
   'output_cost_per_token',
@@ -31,28 +46,26 @@ const sourcePackage = JSON.parse(
   readFileSync(new URL('../package.json', import.meta.resolve('@pydantic/genai-prices')), 'utf8'),
 )
 
-// Some models carry dated price sets (o3's June 2025 cut, for example). The first set is the
-// oldest, so the table takes the set in effect on the day it is generated, as the library itself
-// would when pricing a call made that day.
+// Some models carry dated price sets (o3's June 2025 cut, for example): the table takes the set in
+// effect on the day it is generated, as the library itself would when pricing a call made that
+// day. A few also carry daily windows (DeepSeek's off-peak rates), which a static table cannot
+// express: the table holds the price at noon UTC, which the differential tests use too.
 const asOfDay = args['as-of'] ?? new Date().toISOString().slice(0, 10)
 if (!/^\d{4}-\d{2}-\d{2}$/.test(asOfDay)) fail(`--as-of must be a date like 2026-01-31, got ${asOfDay}`)
-const asOf = new Date(asOfDay)
+const asOf = new Date(`${asOfDay}T12:00:00Z`)
 
 function fail(message) {
   console.error(`update-pricing: ${message}`)
   process.exit(1)
 }
 
-// The runtime turns a per-token USD price into round(usd * 1e12) micros per million tokens, so a
-// price is only accepted when it is a whole number of micros per million; it is then written as
-// micros / 1e12, which converts back to exactly that integer.
+// The runtime turns a per-token USD price into round(usd * 1e12) micros per million tokens. A
+// source price is a whole number of those almost always; the rare one that is not (a third of a
+// cent, say) is rounded to the nearest, as the runtime would round it anyway. The price is then
+// written as micros / 1e12, which converts back to exactly that integer.
 function microsPerMillion(value, unitsPerMicro, what) {
-  const scaled = value * unitsPerMicro
-  const micros = Math.round(scaled)
-  if (!Number.isFinite(value) || value < 0 || Math.abs(scaled - micros) > 1e-6) {
-    fail(`${what} is ${value}, not a whole number of microdollars per million tokens`)
-  }
-  return micros
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) fail(`${what} is ${value}, not a price`)
+  return Math.round(value * unitsPerMicro)
 }
 
 function perToken(micros, what) {
@@ -61,32 +74,59 @@ function perToken(micros, what) {
   return usd
 }
 
-function entry(name, inputMicros, outputMicros, provider) {
-  return {
-    input_cost_per_token: perToken(inputMicros, `${name} input price`),
-    output_cost_per_token: perToken(outputMicros, `${name} output price`),
-    litellm_provider: provider,
-    mode: 'chat',
-  }
+// `271999` -> `271.999`: LiteLLM reads N in `_above_<N>k_tokens` as a decimal number of thousands.
+function thousands(tokens) {
+  const rest = tokens % 1000
+  return rest === 0 ? `${tokens / 1000}` : `${Math.floor(tokens / 1000)}.${String(rest).padStart(3, '0').replace(/0+$/, '')}`
 }
 
-// A tiered rate (long-context surcharge) contributes its base tier: the table holds one rate per
-// model, and the base tier is what a prompt within the standard context window pays.
-const baseRate = (rate) => (typeof rate === 'object' ? rate.base : rate)
+// The source's tiers are per price (a price switches to a tier's once the call's input tokens pass
+// its start); LiteLLM's are per threshold. So every tiered price is written at every threshold any
+// of the model's prices has, with the value in force there.
+function priceAt(rate, start) {
+  let price = rate.base
+  for (const tier of rate.tiers) if (start >= tier.start) price = tier.price
+  return price
+}
 
-// Prices `name` exactly as the library resolves it at run time (first matching model of the
-// provider, case-insensitive). Models without both a text input and a text output rate
+function litellmEntry(name, modelPrice, provider) {
+  const present = UNREPRESENTABLE.filter((key) => modelPrice[key] !== undefined)
+  if (present.length > 0) fail(`${provider} ${name} has ${present.join(', ')}, which the LiteLLM format cannot express`)
+  const entry = {}
+  const starts = new Set()
+  for (const [key, field] of FIELDS) {
+    const rate = modelPrice[key]
+    if (rate === undefined) continue
+    if (typeof rate === 'object') {
+      if (UNTIERED.has(key)) fail(`${provider} ${name} has a tiered ${key}, which the LiteLLM format cannot express`)
+      for (const tier of rate.tiers) starts.add(tier.start)
+    }
+    entry[field] = perToken(microsPerMillion(typeof rate === 'object' ? rate.base : rate, 1e6, `${name} ${key}`), `${name} ${key}`)
+  }
+  for (const start of [...starts].sort((a, b) => a - b)) {
+    for (const [key, field] of FIELDS) {
+      const rate = modelPrice[key]
+      if (typeof rate !== 'object') continue
+      const micros = microsPerMillion(priceAt(rate, start), 1e6, `${name} ${key} above ${start}`)
+      entry[`${field}_above_${thousands(start)}k_tokens`] = perToken(micros, `${name} ${key} above ${start}`)
+    }
+  }
+  entry.litellm_provider = provider
+  entry.mode = 'chat'
+  return entry
+}
+
+// Prices `name` exactly as the library resolves it at run time for `provider` (first matching model
+// of the provider, case-insensitive). Models without both a text input and a text output rate
 // (embeddings, transcription billed per hour, moderation) and free ones are left out.
 function sourceEntry(name, provider) {
   const result = calcPrice({}, name, { providerId: provider, timestamp: asOf })
   if (!result) return null
-  const input = baseRate(result.model_price.input_mtok)
-  const output = baseRate(result.model_price.output_mtok)
+  const { input_mtok: input, output_mtok: output } = result.model_price
   if (input === undefined || output === undefined) return null
-  const inputMicros = microsPerMillion(input, 1e6, `${name} input_mtok`)
-  const outputMicros = microsPerMillion(output, 1e6, `${name} output_mtok`)
-  if (inputMicros === 0 && outputMicros === 0) return null
-  return entry(name, inputMicros, outputMicros, provider)
+  const entry = litellmEntry(name, result.model_price, result.provider.id)
+  if (entry.input_cost_per_token === 0 && entry.output_cost_per_token === 0) return null
+  return entry
 }
 
 // Exact names the source states for a model: its id and every `equals` of its match rule. Ids
@@ -107,16 +147,16 @@ function overrideEntry(name, override) {
   if (typeof override.source !== 'string' || override.source.trim() === '') {
     fail(`override ${name} must cite where its price comes from in "source"`)
   }
-  if (!PROVIDERS.includes(override.litellm_provider)) {
-    fail(`override ${name} has litellm_provider ${override.litellm_provider}, expected one of ${PROVIDERS.join(', ')}`)
+  if (typeof override.litellm_provider !== 'string' || override.litellm_provider === '') {
+    fail(`override ${name} must name its litellm_provider`)
   }
   if (override.mode !== 'chat') fail(`override ${name} has mode ${override.mode}, expected "chat"`)
-  return entry(
-    name,
-    microsPerMillion(override.input_cost_per_token, 1e12, `override ${name} input_cost_per_token`),
-    microsPerMillion(override.output_cost_per_token, 1e12, `override ${name} output_cost_per_token`),
-    override.litellm_provider,
-  )
+  return {
+    input_cost_per_token: perToken(microsPerMillion(override.input_cost_per_token, 1e12, `override ${name} input_cost_per_token`), name),
+    output_cost_per_token: perToken(microsPerMillion(override.output_cost_per_token, 1e12, `override ${name} output_cost_per_token`), name),
+    litellm_provider: override.litellm_provider,
+    mode: 'chat',
+  }
 }
 
 const required = readFileSync(join(pricingDir, 'required-models.txt'), 'utf8')
@@ -125,21 +165,49 @@ const required = readFileSync(join(pricingDir, 'required-models.txt'), 'utf8')
   .filter((line) => line !== '' && !line.startsWith('#'))
 const overrides = JSON.parse(readFileSync(join(pricingDir, 'overrides.json'), 'utf8'))
 
-const table = new Map()
-for (const provider of PROVIDERS) {
-  for (const model of findProvider({ providerId: provider }).models) {
+// Where several providers list one name (resellers list their vendors' models), the model's own
+// vendor wins: the provider the library itself picks for the bare name. Otherwise the first
+// provider, in the source's order, that prices it.
+const providers = await waitForUpdate()
+const vendorOf = (name) => findProvider({ modelId: name })?.id
+const candidates = new Map()
+for (const provider of providers) {
+  for (const model of provider.models) {
     for (const name of statedNames(model)) {
-      const priced = table.has(name) ? null : sourceEntry(name, provider)
-      if (priced) table.set(name, priced)
+      const listed = candidates.get(name) ?? []
+      if (!listed.includes(provider.id)) listed.push(provider.id)
+      candidates.set(name, listed)
     }
   }
 }
-// Dated snapshots are mostly covered by prefix rules, which cannot be listed, so each required
-// name the stated names missed is resolved on its own.
-for (const name of required) {
-  for (const provider of PROVIDERS) {
-    if (table.has(name)) break
+const table = new Map()
+for (const [name, listed] of candidates) {
+  const vendor = vendorOf(name)
+  const order = listed.includes(vendor) ? [vendor, ...listed.filter((id) => id !== vendor)] : listed
+  for (const provider of order) {
     const priced = sourceEntry(name, provider)
+    if (priced) {
+      table.set(name, priced)
+      break
+    }
+  }
+}
+// A reseller's `<vendor>/<id>` (OpenRouter's `openai/gpt-4o`) is the vendor's own model under a
+// routing prefix: it is left out where the vendor prices `<id>`, so that the name resolves, as
+// routers mean it, to the vendor's entry.
+for (const [name, entry] of table) {
+  const slash = name.indexOf('/')
+  const vendor = name.slice(0, slash)
+  const own = table.get(name.slice(slash + 1))
+  if (slash > 0 && entry.litellm_provider !== vendor && own?.litellm_provider === vendor) table.delete(name)
+}
+// Dated snapshots and fine-tuned models are mostly covered by prefix rules, which cannot be
+// listed, so each required name the stated names missed is resolved on its own: by its vendor,
+// else by the two providers the crate's names come from.
+for (const name of required) {
+  for (const provider of new Set([vendorOf(name), 'openai', 'anthropic'])) {
+    if (table.has(name)) break
+    const priced = provider === undefined ? null : sourceEntry(name, provider)
     if (priced) table.set(name, priced)
   }
 }

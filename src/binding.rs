@@ -5,19 +5,25 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use napi::bindgen_prelude::{Float64ArraySlice, Uint8ArraySlice};
-use napi::{Error, Result, Status};
+use napi::bindgen_prelude::{
+  ArrayBuffer, Float64Array, Float64ArraySlice, ObjectFinalize, Uint8ArraySlice,
+};
+use napi::{Env, Error, Result, Status};
 use napi_derive::napi;
 
-use crate::event::{Event, EventId, FailureDetail, Payload};
-use crate::pricing::{ModelPrice, PricingManager};
+use crate::event::{Event, EventId, FailureDetail, OverflowNames, Payload, Timing};
+use crate::layout::{self, event_row, staging, stats as stats_layout};
+use crate::price::{tier_row, Tier};
+use crate::pricing::{PricingManager, Resolved};
 use crate::provider::{infer_provider, Provider};
-use crate::recording::STAGED_STRIDE;
+use crate::recording::symbol_in;
 use crate::registry;
-use crate::stats::ModelStats;
+use crate::staging::StagingArea;
+use crate::stats::{Exhausted, ModelStats};
 use crate::store::EventStore;
 use crate::stream::{EventReceiver, Received};
-use crate::symbol::Symbol;
+use crate::symbol::{Names, Symbol};
+use crate::usage::Usage;
 
 fn invalid(message: impl Into<String>) -> Error {
   Error::new(Status::InvalidArg, message.into())
@@ -26,19 +32,6 @@ fn invalid(message: impl Into<String>) -> Error {
 /// A JS number the facade has checked to be a non-negative safe integer.
 fn count(value: f64) -> u64 {
   value as u64
-}
-
-fn symbol(id: u32) -> Result<Symbol> {
-  Symbol::from_id(id).ok_or_else(|| invalid(format!("unknown symbol id {id}")))
-}
-
-/// 0 means absent.
-fn optional_symbol(id: u32) -> Result<Option<Symbol>> {
-  if id == 0 {
-    Ok(None)
-  } else {
-    symbol(id).map(Some)
-  }
 }
 
 fn provider(index: u32) -> Result<Provider> {
@@ -58,41 +51,87 @@ pub fn parse_provider_name(name: String) -> &'static str {
   Provider::parse(&name).as_str()
 }
 
-/// The symbol id of a name, interning it on first sight.
-#[napi]
-pub fn intern(name: String) -> u32 {
-  Symbol::intern(&name).id()
-}
-
-/// Interned names with ids `fromId..`, so a thread can extend its cache with one call.
-#[napi]
-pub fn symbol_names(from_id: u32) -> Vec<String> {
-  Symbol::names_from(from_id)
-    .iter()
-    .map(|name| name.to_string())
-    .collect()
-}
-
 #[napi(object)]
-pub struct PriceInfo {
-  pub name: String,
+pub struct PriceTierInfo {
+  pub above_input_tokens: f64,
   pub input_cost_per_token: f64,
   pub output_cost_per_token: f64,
-  pub input_micros_per_million: f64,
-  pub output_micros_per_million: f64,
+  pub cache_read_cost_per_token: f64,
+  pub cache_write_cost_per_token: f64,
+  #[napi(js_name = "cacheWrite1hCostPerToken")]
+  pub cache_write_1h_cost_per_token: f64,
+  pub reasoning_cost_per_token: Option<f64>,
+}
+
+impl PriceTierInfo {
+  fn new(tier: &Tier) -> Self {
+    let usd = tier.usd_per_token;
+    PriceTierInfo {
+      above_input_tokens: tier.above_input_tokens as f64,
+      input_cost_per_token: usd.input,
+      output_cost_per_token: usd.output,
+      cache_read_cost_per_token: usd.cache_read,
+      cache_write_cost_per_token: usd.cache_write,
+      cache_write_1h_cost_per_token: usd.cache_write_1h,
+      reasoning_cost_per_token: usd.reasoning,
+    }
+  }
+}
+
+/// A model's entry: its tiers (the first holds the base prices, every fallback applied), and the
+/// same tiers as `priceTiers` lays them out.
+#[napi(object)]
+pub struct PriceInfo {
+  /// The table entry's name: an alias's target, the name without its routing prefix, ….
+  pub name: String,
   pub max_output_tokens: Option<f64>,
+  pub provider: Option<String>,
+  pub has_valid_pricing: bool,
+  pub tiers: Vec<PriceTierInfo>,
+  pub tier_rows: Float64Array,
 }
 
 impl PriceInfo {
-  fn new(name: String, price: &ModelPrice) -> Self {
+  fn new(entry: &Resolved) -> Self {
+    let price = &entry.price;
     PriceInfo {
-      name,
-      input_cost_per_token: price.input_cost_per_token,
-      output_cost_per_token: price.output_cost_per_token,
-      input_micros_per_million: price.input_micros_per_million as f64,
-      output_micros_per_million: price.output_micros_per_million as f64,
+      name: entry.name.to_string(),
       max_output_tokens: price.max_output_tokens.map(|tokens| tokens as f64),
+      provider: price.provider.as_deref().map(str::to_owned),
+      has_valid_pricing: price.has_valid_pricing(),
+      tiers: price.tiers().iter().map(PriceTierInfo::new).collect(),
+      tier_rows: Float64Array::new(price.tier_rows()),
     }
+  }
+}
+
+/// Where each price sits in a row of `priceTiers` (see `price::tier_row`).
+#[napi(object)]
+pub struct PriceTierLayout {
+  pub stride: u32,
+  pub above_input_tokens: u32,
+  pub input: u32,
+  pub output: u32,
+  pub cache_read: u32,
+  pub cache_write: u32,
+  #[napi(js_name = "cacheWrite1h")]
+  pub cache_write_1h: u32,
+  pub reasoning: u32,
+  pub no_reasoning_price: f64,
+}
+
+#[napi]
+pub fn price_tier_layout() -> PriceTierLayout {
+  PriceTierLayout {
+    stride: tier_row::STRIDE as u32,
+    above_input_tokens: tier_row::ABOVE_INPUT_TOKENS as u32,
+    input: tier_row::INPUT as u32,
+    output: tier_row::OUTPUT as u32,
+    cache_read: tier_row::CACHE_READ as u32,
+    cache_write: tier_row::CACHE_WRITE as u32,
+    cache_write_1h: tier_row::CACHE_WRITE_1H as u32,
+    reasoning: tier_row::REASONING as u32,
+    no_reasoning_price: tier_row::NO_REASONING_PRICE,
   }
 }
 
@@ -125,10 +164,59 @@ impl NativePricing {
       .map_err(|error| invalid(error.to_string()))
   }
 
+  /// The table entry `model` prices as.
+  #[napi]
+  pub fn resolve(&self, model: String) -> Option<String> {
+    self
+      .manager
+      .resolve(&model)
+      .map(|entry| entry.name.to_string())
+  }
+
   #[napi]
   pub fn get(&self, model: String) -> Option<PriceInfo> {
-    let price = self.manager.get(&model)?;
-    Some(PriceInfo::new(model, &price))
+    self
+      .manager
+      .resolve(&model)
+      .map(|entry| PriceInfo::new(&entry))
+  }
+
+  /// The resolved entry's tiers as `priceTierLayout` lays them out; empty when nothing prices it.
+  #[napi]
+  pub fn price_tiers(&self, model: String) -> Float64Array {
+    let rows = self
+      .manager
+      .resolve(&model)
+      .map_or_else(Vec::new, |entry| entry.price.tier_rows());
+    Float64Array::new(rows)
+  }
+
+  /// Section 10's cost of one call, counts checked by the facade; refused past 2^53-1.
+  #[napi]
+  #[allow(clippy::too_many_arguments)]
+  pub fn cost_micros(
+    &self,
+    model: String,
+    input_tokens: f64,
+    output_tokens: f64,
+    cache_read_tokens: f64,
+    cache_write_tokens: f64,
+    cache_write_1h_tokens: f64,
+    reasoning_tokens: f64,
+  ) -> Result<f64> {
+    let usage = Usage {
+      input_tokens: count(input_tokens),
+      output_tokens: count(output_tokens),
+      cache_read_tokens: count(cache_read_tokens),
+      cache_write_tokens: count(cache_write_tokens),
+      cache_write_1h_tokens: count(cache_write_1h_tokens),
+      reasoning_tokens: count(reasoning_tokens),
+    };
+    self
+      .manager
+      .cost_micros(&model, &usage)
+      .map(|micros| micros as f64)
+      .map_err(|error| Error::new(Status::GenericFailure, error.to_string()))
   }
 
   #[napi]
@@ -143,21 +231,6 @@ impl NativePricing {
   }
 }
 
-#[napi(js_name = "costMicros")]
-pub fn cost_micros_js(
-  input_per_million: f64,
-  output_per_million: f64,
-  input_tokens: f64,
-  output_tokens: f64,
-) -> f64 {
-  crate::pricing::cost_micros(
-    count(input_per_million),
-    count(output_per_million),
-    count(input_tokens),
-    count(output_tokens),
-  ) as f64
-}
-
 /// A read of events: how many there were, and the failure details of the failed ones. The events
 /// themselves went into the caller's buffers (see `RowWriter`), unless those had room for fewer
 /// than `count`: then nothing was read or removed, and the caller retries with larger ones.
@@ -166,20 +239,22 @@ pub struct EventRows {
   pub count: u32,
   pub error_codes: Vec<Option<String>>,
   pub error_messages: Vec<Option<String>>,
+  /// Names counted under `(other)`: a row's name field holds `-(index + 1)` into this.
+  pub overflow_names: Vec<String>,
 }
 
-const STRIDE: usize = 10;
 const ID_LENGTH: usize = 36;
 const NONE: f64 = 0.0;
 
 /// Writes events as rows into buffers the facade owns and reuses, so a read allocates nothing
-/// large: `STRIDE` numbers per event in `numbers` and its id, hyphenated ASCII, in `ids`.
+/// large: `event_row::STRIDE` numbers per event in `numbers` and its id, hyphenated ASCII, in `ids`.
 struct RowWriter<'a> {
   numbers: &'a mut [f64],
   ids: &'a mut [u8],
   written: usize,
   error_codes: Vec<Option<String>>,
   error_messages: Vec<Option<String>>,
+  overflow_names: Vec<String>,
 }
 
 impl<'a> RowWriter<'a> {
@@ -193,48 +268,60 @@ impl<'a> RowWriter<'a> {
       written: 0,
       error_codes: Vec::new(),
       error_messages: Vec::new(),
+      overflow_names: Vec::new(),
     }
   }
 
   fn fits(&self, count: usize) -> bool {
-    count <= self.numbers.len() / STRIDE && count <= self.ids.len() / ID_LENGTH
+    count <= self.numbers.len() / event_row::STRIDE && count <= self.ids.len() / ID_LENGTH
   }
 
-  /// `[type, timestampMs, agent, model, provider, providerId, a, b, c, failure]`: `a, b, c` are
-  /// the type's figures, `failure` indexes the error arrays (-1: none). Only called for rows
-  /// `fits` accepted.
-  fn push(&mut self, event: &Event) {
+  /// One event as `event_row` lays it out. Only called for rows `fits` accepted.
+  fn push(&mut self, seq: u64, event: &Event) {
+    use event_row::*;
     let at = self.written;
     self.ids[at * ID_LENGTH..(at + 1) * ID_LENGTH].copy_from_slice(&event.id.hyphenated());
-    let agent = event.agent.map_or(NONE, |agent| agent.id() as f64);
-    let provider_id = |id: Option<Symbol>| id.map_or(NONE, |id| id.id() as f64);
-    let row: [f64; STRIDE] = match &event.payload {
+    let row = &mut self.numbers[at * STRIDE..(at + 1) * STRIDE];
+    row.fill(NONE);
+    row[TIMESTAMP_MS] = event.timestamp_ms as f64;
+    row[AGENT] = event.agent.map_or(NONE, |agent| agent.id() as f64);
+    row[SEQ] = seq as f64;
+    let symbol_or_none = |id: Option<Symbol>| id.map_or(NONE, |id| id.id() as f64);
+    match &event.payload {
       Payload::LlmRequestCompleted {
         model,
         provider,
-        provider_id: pid,
-        input_tokens,
-        output_tokens,
+        provider_id,
+        usage,
         cost_micros,
-      } => [
-        0.0,
-        event.timestamp_ms as f64,
-        agent,
-        model.id() as f64,
-        *provider as u8 as f64,
-        provider_id(*pid),
-        *input_tokens as f64,
-        *output_tokens as f64,
-        *cost_micros as f64,
-        -1.0,
-      ],
+        timing,
+      } => {
+        row[KIND] = 0.0;
+        row[MODEL] = model.id() as f64;
+        row[PROVIDER] = provider.index() as f64;
+        row[PROVIDER_ID] = symbol_or_none(*provider_id);
+        row[INPUT_TOKENS] = usage.input_tokens as f64;
+        row[OUTPUT_TOKENS] = usage.output_tokens as f64;
+        row[COST_MICROS] = *cost_micros as f64;
+        row[CACHE_READ_TOKENS] = usage.cache_read_tokens as f64;
+        row[CACHE_WRITE_TOKENS] = usage.cache_write_tokens as f64;
+        row[CACHE_WRITE_1H_TOKENS] = usage.cache_write_1h_tokens as f64;
+        row[REASONING_TOKENS] = usage.reasoning_tokens as f64;
+        let milliseconds = |us: Option<u64>| us.map_or(-1.0, |us| us as f64 / 1000.0);
+        row[DURATION_MS] = milliseconds(timing.duration_us);
+        row[TIME_TO_FIRST_TOKEN_MS] = milliseconds(timing.time_to_first_token_us);
+      }
       Payload::LlmRequestFailed {
         model,
         provider,
-        provider_id: pid,
+        provider_id,
         error,
       } => {
-        let failure = match error {
+        row[KIND] = 1.0;
+        row[MODEL] = model.id() as f64;
+        row[PROVIDER] = provider.index() as f64;
+        row[PROVIDER_ID] = symbol_or_none(*provider_id);
+        row[FAILURE] = match error {
           Some(detail) => {
             self
               .error_codes
@@ -246,64 +333,43 @@ impl<'a> RowWriter<'a> {
           }
           None => -1.0,
         };
-        [
-          1.0,
-          event.timestamp_ms as f64,
-          agent,
-          model.id() as f64,
-          *provider as u8 as f64,
-          provider_id(*pid),
-          0.0,
-          0.0,
-          0.0,
-          failure,
-        ]
       }
       Payload::BudgetThresholdReached {
         threshold_percent,
         current_spend_micros,
         budget_micros,
-      } => [
-        2.0,
-        event.timestamp_ms as f64,
-        agent,
-        NONE,
-        0.0,
-        NONE,
-        *threshold_percent as f64,
-        *current_spend_micros as f64,
-        *budget_micros as f64,
-        -1.0,
-      ],
-      Payload::RouterStarted { port } => [
-        3.0,
-        event.timestamp_ms as f64,
-        agent,
-        NONE,
-        0.0,
-        NONE,
-        *port as f64,
-        0.0,
-        0.0,
-        -1.0,
-      ],
+      } => {
+        row[KIND] = 2.0;
+        row[THRESHOLD_PERCENT] = f64::from(*threshold_percent);
+        row[CURRENT_SPEND_MICROS] = *current_spend_micros as f64;
+        row[BUDGET_MICROS] = *budget_micros as f64;
+      }
+      Payload::RouterStarted { port } => {
+        row[KIND] = 3.0;
+        row[PORT] = f64::from(*port);
+      }
       Payload::RouterStopped {
         total_requests,
         total_cost_micros,
-      } => [
-        4.0,
-        event.timestamp_ms as f64,
-        agent,
-        NONE,
-        0.0,
-        NONE,
-        *total_requests as f64,
-        *total_cost_micros as f64,
-        0.0,
-        -1.0,
-      ],
-    };
-    self.numbers[at * STRIDE..(at + 1) * STRIDE].copy_from_slice(&row);
+      } => {
+        row[KIND] = 4.0;
+        row[TOTAL_REQUESTS] = *total_requests as f64;
+        row[TOTAL_COST_MICROS] = *total_cost_micros as f64;
+      }
+    }
+    if let Some(overflow) = &event.overflow {
+      let fields = [
+        (MODEL, &overflow.model),
+        (AGENT, &overflow.agent),
+        (PROVIDER_ID, &overflow.provider_id),
+      ];
+      for (field, name) in fields {
+        if let Some(name) = name {
+          self.overflow_names.push(name.to_string());
+          row[field] = -(self.overflow_names.len() as f64);
+        }
+      }
+    }
     self.written += 1;
   }
 
@@ -312,132 +378,253 @@ impl<'a> RowWriter<'a> {
       count: count as u32,
       error_codes: self.error_codes,
       error_messages: self.error_messages,
+      overflow_names: self.overflow_names,
     }
   }
 }
 
-/// An event from `record()`, its names already interned (0 = absent) and figures validated.
+/// What a `record()` event says in words: its names, which the store interns (or counts under
+/// `(other)`), its id and its failure's text.
 #[napi(object)]
-pub struct EventInput {
-  pub kind: u32,
+pub struct EventText {
   pub event_id: Option<String>,
-  pub timestamp_ms: Option<f64>,
-  pub agent: u32,
-  pub model: u32,
-  pub provider: u32,
-  pub provider_id: u32,
-  pub a: f64,
-  pub b: f64,
-  pub c: f64,
+  pub model: Option<String>,
+  pub agent_id: Option<String>,
+  pub provider_id: Option<String>,
   pub error_code: Option<String>,
   pub error_message: Option<String>,
 }
 
-impl EventInput {
-  fn into_event(self) -> Result<Event> {
-    let payload = match self.kind {
-      0 => Payload::LlmRequestCompleted {
-        model: symbol(self.model)?,
-        provider: provider(self.provider)?,
-        provider_id: optional_symbol(self.provider_id)?,
-        input_tokens: count(self.a),
-        output_tokens: count(self.b),
-        cost_micros: count(self.c),
+/// An event from `record()`, its figures laid out as `event_row` (a timestamp below 0 means now)
+/// and validated by the facade, its names in `text`.
+fn event_from_row(names: &Names, row: &[f64], text: EventText) -> Result<Event> {
+  use event_row::*;
+  let row = row
+    .get(..STRIDE)
+    .ok_or_else(|| invalid("an event row is incomplete"))?;
+  let mut overflow = OverflowNames::default();
+  let mut model = || {
+    let name = text
+      .model
+      .as_deref()
+      .ok_or_else(|| invalid("the event names no model"))?;
+    Ok::<_, Error>(symbol_in(&names.models, name, &mut overflow.model))
+  };
+  let model = match row[KIND] as u32 {
+    0 | 1 => Some(model()?),
+    _ => None,
+  };
+  let provider_id = text
+    .provider_id
+    .as_deref()
+    .map(|id| symbol_in(&names.provider_ids, id, &mut overflow.provider_id));
+  let agent = text
+    .agent_id
+    .as_deref()
+    .map(|agent| symbol_in(&names.agents, agent, &mut overflow.agent));
+  let provider_at = || provider(row[PROVIDER] as u32);
+  let duration = |field: usize| (row[field] >= 0.0).then(|| (row[field] * 1000.0).round() as u64);
+  let payload = match (row[KIND] as u32, model) {
+    (0, Some(model)) => Payload::LlmRequestCompleted {
+      model,
+      provider: provider_at()?,
+      provider_id,
+      usage: Usage {
+        input_tokens: count(row[INPUT_TOKENS]),
+        output_tokens: count(row[OUTPUT_TOKENS]),
+        cache_read_tokens: count(row[CACHE_READ_TOKENS]),
+        cache_write_tokens: count(row[CACHE_WRITE_TOKENS]),
+        cache_write_1h_tokens: count(row[CACHE_WRITE_1H_TOKENS]),
+        reasoning_tokens: count(row[REASONING_TOKENS]),
       },
-      1 => Payload::LlmRequestFailed {
-        model: symbol(self.model)?,
-        provider: provider(self.provider)?,
-        provider_id: optional_symbol(self.provider_id)?,
-        error: FailureDetail::new(self.error_code.as_deref(), self.error_message.as_deref()),
+      cost_micros: count(row[COST_MICROS]),
+      timing: Timing {
+        duration_us: duration(DURATION_MS),
+        time_to_first_token_us: duration(TIME_TO_FIRST_TOKEN_MS),
       },
-      2 => Payload::BudgetThresholdReached {
-        threshold_percent: self.a as u8,
-        current_spend_micros: count(self.b),
-        budget_micros: count(self.c),
-      },
-      3 => Payload::RouterStarted {
-        port: self.a as u16,
-      },
-      4 => Payload::RouterStopped {
-        total_requests: count(self.a),
-        total_cost_micros: count(self.b),
-      },
-      kind => return Err(invalid(format!("unknown event kind {kind}"))),
-    };
-    let mut event = Event::new(optional_symbol(self.agent)?, payload);
-    if let Some(text) = self.event_id {
-      event.id = EventId::parse(&text).ok_or_else(|| invalid("eventId must be a UUID"))?;
-    }
-    if let Some(timestamp_ms) = self.timestamp_ms {
-      event.timestamp_ms = count(timestamp_ms);
-    }
-    Ok(event)
+    },
+    (1, Some(model)) => Payload::LlmRequestFailed {
+      model,
+      provider: provider_at()?,
+      provider_id,
+      error: FailureDetail::new(text.error_code.as_deref(), text.error_message.as_deref()),
+    },
+    (2, _) => Payload::BudgetThresholdReached {
+      threshold_percent: row[THRESHOLD_PERCENT] as u8,
+      current_spend_micros: count(row[CURRENT_SPEND_MICROS]),
+      budget_micros: count(row[BUDGET_MICROS]),
+    },
+    (3, _) => Payload::RouterStarted {
+      port: row[PORT] as u16,
+    },
+    (4, _) => Payload::RouterStopped {
+      total_requests: count(row[TOTAL_REQUESTS]),
+      total_cost_micros: count(row[TOTAL_COST_MICROS]),
+    },
+    (kind, _) => return Err(invalid(format!("unknown event kind {kind}"))),
+  };
+  let mut event = Event::new(agent, payload);
+  event.overflow = (overflow.count() > 0).then(|| Box::new(overflow));
+  if let Some(text) = text.event_id {
+    event.id = EventId::parse(&text).ok_or_else(|| invalid("eventId must be a UUID"))?;
+  }
+  if row[TIMESTAMP_MS] >= 0.0 {
+    event.timestamp_ms = count(row[TIMESTAMP_MS]);
+  }
+  Ok(event)
+}
+
+/// How a record ended, for the facade: buffered, dropped (the buffer was full), or refused
+/// because a total had no room left for the figure it names.
+fn record_outcome(recorded: std::result::Result<bool, Exhausted>) -> i32 {
+  match recorded {
+    Ok(true) => 1,
+    Ok(false) => 0,
+    Err(Exhausted::InputTokens) => -1,
+    Err(Exhausted::OutputTokens) => -2,
+    Err(Exhausted::CostMicros) => -3,
   }
 }
 
-/// Length of the head of the stats figures: `[requests, failed, input, output, cost]`, then how
-/// many model, provider and agent rows follow.
-const STATS_HEAD: usize = 8;
-/// `[key, requests, input, output, cost]`, keyed by symbol id (providers: their index).
-const STATS_ROW: usize = 5;
+/// Writes one key's figures as `stats_layout::row` lays them out.
+fn write_stats_row(row: &mut [f64], key: f64, figures: &ModelStats) {
+  use stats_layout::row::*;
+  row[KEY] = key;
+  row[REQUESTS] = figures.request_count as f64;
+  row[FAILED] = figures.failed_requests as f64;
+  row[INPUT_TOKENS] = figures.input_tokens as f64;
+  row[OUTPUT_TOKENS] = figures.output_tokens as f64;
+  row[COST_MICROS] = figures.cost_micros as f64;
+  row[CACHE_READ_TOKENS] = figures.cache_read_tokens as f64;
+  row[CACHE_WRITE_TOKENS] = figures.cache_write_tokens as f64;
+  row[CACHE_WRITE_1H_TOKENS] = figures.cache_write_1h_tokens as f64;
+  row[REASONING_TOKENS] = figures.reasoning_tokens as f64;
+}
 
 fn write_stats_rows<K: Copy>(
   out: &mut [f64],
   entries: &[(K, ModelStats)],
   key: impl Fn(K) -> f64,
 ) -> usize {
-  for (row, &(name, figures)) in out.chunks_exact_mut(STATS_ROW).zip(entries) {
-    row.copy_from_slice(&[
-      key(name),
-      figures.request_count as f64,
-      figures.input_tokens as f64,
-      figures.output_tokens as f64,
-      figures.cost_micros as f64,
-    ]);
+  let stride = stats_layout::row::STRIDE;
+  for (row, (name, figures)) in out.chunks_exact_mut(stride).zip(entries) {
+    write_stats_row(row, key(*name), figures);
   }
-  entries.len() * STATS_ROW
+  entries.len() * stride
 }
 
-#[napi]
+/// Memory a store holds besides its events, reported to V8 so that dropped stores prompt a
+/// collection: its staging area, once a thread records, and its fixed parts.
+const STORE_BYTES: i64 = 4096;
+
+/// A store as one JavaScript thread holds it. `custom_finalize`: the memory reported to V8 for
+/// it is given back when V8 collects it, and its staging area is let go.
+#[napi(custom_finalize)]
 pub struct NativeStore {
   store: Arc<EventStore>,
   receiver: Mutex<Option<EventReceiver>>,
+  staging: Mutex<Option<Arc<StagingArea>>>,
+  reported_bytes: i64,
+}
+
+impl NativeStore {
+  fn wrap(
+    env: &Env,
+    store: Arc<EventStore>,
+    receiver: Option<EventReceiver>,
+    owned: bool,
+  ) -> Result<Self> {
+    let reported_bytes = if owned { STORE_BYTES } else { 0 };
+    env.adjust_external_memory(reported_bytes)?;
+    Ok(NativeStore {
+      store,
+      receiver: Mutex::new(receiver),
+      staging: Mutex::new(None),
+      reported_bytes,
+    })
+  }
+}
+
+impl ObjectFinalize for NativeStore {
+  fn finalize(self, env: Env) -> Result<()> {
+    let mut reported = self.reported_bytes;
+    if let Some(area) = self
+      .staging
+      .lock()
+      .unwrap_or_else(PoisonError::into_inner)
+      .take()
+    {
+      area.abandon();
+      reported += area.byte_len() as i64;
+    }
+    env.adjust_external_memory(-reported)?;
+    Ok(())
+  }
 }
 
 #[napi]
 impl NativeStore {
   #[napi(constructor)]
-  pub fn new(capacity: u32) -> Self {
-    NativeStore {
-      store: Arc::new(EventStore::new(capacity as usize)),
-      receiver: Mutex::new(None),
-    }
+  pub fn new(env: Env, capacity: u32, max_keys: u32) -> Result<Self> {
+    let store = EventStore::with_max_keys(capacity as usize, max_keys as usize);
+    Self::wrap(&env, Arc::new(store), None, true)
   }
 
   #[napi(factory)]
-  pub fn with_streaming(capacity: u32, channel_size: u32) -> Self {
-    let (store, receiver) = EventStore::with_streaming(capacity as usize, channel_size as usize);
-    NativeStore {
-      store: Arc::new(store),
-      receiver: Mutex::new(Some(receiver)),
-    }
+  pub fn with_streaming(env: Env, capacity: u32, max_keys: u32, channel_size: u32) -> Result<Self> {
+    let (store, receiver) =
+      EventStore::with_streaming(capacity as usize, max_keys as usize, channel_size as usize);
+    Self::wrap(&env, Arc::new(store), Some(receiver), true)
   }
 
   #[napi(factory)]
-  pub fn shared(name: String, capacity: Option<u32>) -> Result<Self> {
+  pub fn shared(
+    env: Env,
+    name: String,
+    capacity: Option<u32>,
+    max_keys: Option<u32>,
+  ) -> Result<Self> {
     // The registry belongs to the process, not to the env that asks first: keep this image
     // loaded when that env (a worker) goes away, so the stores outlive it for every other thread.
     napi::bindgen_prelude::retain_current_module_for_unload_safety();
-    let store = registry::shared(&name, capacity.map(|capacity| capacity as usize))
+    let as_usize = |value: Option<u32>| value.map(|value| value as usize);
+    let store = registry::shared(&name, as_usize(capacity), as_usize(max_keys))
       .map_err(|error| invalid(error.to_string()))?;
-    Ok(NativeStore {
-      store,
-      receiver: Mutex::new(None),
-    })
+    Self::wrap(&env, store, None, false)
+  }
+
+  /// The symbol id of a name in one of the store's dimensions (0 models, 1 agents, 2 provider
+  /// ids), interning it on first sight; 0 when that dimension is full, and the name counts under
+  /// `(other)`.
+  #[napi]
+  pub fn intern(&self, dimension: u32, name: String) -> Result<u32> {
+    let table = self
+      .store
+      .names()
+      .table(dimension)
+      .ok_or_else(|| invalid(format!("unknown dimension {dimension}")))?;
+    Ok(table.intern(&name).map_or(0, Symbol::id))
+  }
+
+  /// A dimension's names with ids `fromId..`, so a thread can extend its cache with one call.
+  #[napi]
+  pub fn symbol_names(&self, dimension: u32, from_id: u32) -> Result<Vec<String>> {
+    let table = self
+      .store
+      .names()
+      .table(dimension)
+      .ok_or_else(|| invalid(format!("unknown dimension {dimension}")))?;
+    Ok(
+      table
+        .names_from(from_id)
+        .iter()
+        .map(|name| name.to_string())
+        .collect(),
+    )
   }
 
   /// Whether both handles reach the same store, so the facade can keep one wrapper (and one
-  /// staging buffer) per shared store per thread.
+  /// staging area) per shared store per thread.
   #[napi]
   pub fn same_store(&self, other: &NativeStore) -> bool {
     Arc::ptr_eq(&self.store, &other.store)
@@ -446,6 +633,56 @@ impl NativeStore {
   #[napi]
   pub fn remove_shared(name: String) -> bool {
     registry::remove(&name)
+  }
+
+  /// A new staging area of `rows` rows for this handle (`layout::staging`), abandoning the one it
+  /// had: the facade writes completed requests there and publishes each with one atomic store.
+  /// The memory belongs to the store; the returned buffer only views it, and keeps it alive while
+  /// it is reachable.
+  #[napi]
+  pub fn staging_area<'env>(&self, env: &'env Env, rows: u32) -> Result<ArrayBuffer<'env>> {
+    let area = self.store.staging_area(rows as usize);
+    let (data, length) = (area.as_ptr(), area.byte_len());
+    // SAFETY: the area is `length` bytes long and lives until the finalizer drops the `Arc` it
+    // is given, after V8 has let go of the buffer.
+    let buffer =
+      unsafe { ArrayBuffer::from_external(env, data, length, area.clone(), |_, area| drop(area)) }?;
+    // A runtime that refuses external buffers copies the data instead: rows written there would
+    // never reach the store.
+    if buffer.as_ptr() != data.cast_const() {
+      area.abandon();
+      return Err(Error::new(
+        Status::GenericFailure,
+        "this JavaScript runtime does not allow external array buffers, which iron-runtime-analytics needs",
+      ));
+    }
+    let mut held = self.staging.lock().unwrap_or_else(PoisonError::into_inner);
+    let released = held.replace(area).map_or(0, |old| {
+      old.abandon();
+      old.byte_len()
+    });
+    env.adjust_external_memory(length as i64 - released as i64)?;
+    Ok(buffer)
+  }
+
+  /// Records what every thread staged, so that what follows sees it.
+  #[napi]
+  pub fn drain_staged(&self) {
+    self.store.drain_staged();
+  }
+
+  /// Takes room in the store's totals for figures about to be staged: 0, or the `record_outcome`
+  /// code of the figure that had too little.
+  #[napi]
+  pub fn reserve(&self, input_tokens: f64, output_tokens: f64, cost_micros: f64) -> i32 {
+    match self.store.live_stats().reserve(
+      count(input_tokens),
+      count(output_tokens),
+      count(cost_micros),
+    ) {
+      Ok(()) => 0,
+      Err(exhausted) => record_outcome(Err(exhausted)),
+    }
   }
 
   /// The receiving end of a streaming store, handed out once.
@@ -464,24 +701,12 @@ impl NativeStore {
     self.store.capacity() as u32
   }
 
-  /// The hot path. The facade stages completed requests as `STAGED_STRIDE` numbers each (see
-  /// `recording::STAGED_STRIDE`) and hands them over in batches, so one N-API call serves many
-  /// requests. Returns how many were buffered.
+  /// Records the event `row` and `text` describe (see `event_from_row`); returns its
+  /// `record_outcome`. `priced`: whether a completed request's model resolved to a price.
   #[napi]
-  pub fn record_completed_batch(&self, staged: &[f64], count: u32) -> Result<u32> {
-    let rows = staged
-      .get(..count as usize * STAGED_STRIDE)
-      .ok_or_else(|| invalid("count exceeds the staged rows"))?;
-    let buffered = self
-      .store
-      .record_staged(rows)
-      .map_err(|error| invalid(error.to_string()))?;
-    Ok(buffered as u32)
-  }
-
-  #[napi]
-  pub fn record_event(&self, input: EventInput) -> Result<bool> {
-    Ok(self.store.record(input.into_event()?))
+  pub fn record_event(&self, row: Float64ArraySlice, text: EventText, priced: bool) -> Result<i32> {
+    let event = event_from_row(self.store.names(), &row, text)?;
+    Ok(record_outcome(self.store.record_priced(event, priced)))
   }
 
   #[napi]
@@ -489,61 +714,92 @@ impl NativeStore {
     self.store.record_router_stopped()
   }
 
-  /// Writes the figures into `out`, the head (see `STATS_HEAD`) then the model, provider and
-  /// agent rows, and returns their length. A facade-owned buffer rather than returned arrays:
-  /// typed arrays made here would each cost an external allocation and a finalizer. When `out`
-  /// is too short, nothing is written and the caller retries with the returned length.
+  /// Writes the figures into `out` as `stats_layout` lays them out and returns their length. A
+  /// facade-owned buffer rather than returned arrays: typed arrays made here would each cost an
+  /// external allocation and a finalizer. When `out` is too short, nothing is written and the
+  /// caller retries with the returned length.
   #[napi]
   pub fn stats(&self, mut out: Float64ArraySlice) -> u32 {
+    use stats_layout::*;
     // SAFETY: as in `RowWriter::new`.
     let out = unsafe { out.as_mut() };
     let stats = self.store.stats();
+    // Sorted here, by name: cheaper than in JavaScript when there are many.
+    let mut unpriced: Vec<Symbol> = stats
+      .by_model
+      .iter()
+      .filter(|(_, figures)| figures.unpriced_requests > 0)
+      .map(|(model, _)| *model)
+      .collect();
+    unpriced.sort_by_cached_key(|model| stats.names.models.name(*model));
     let rows = stats.by_model.len() + stats.by_provider.len() + stats.by_agent.len();
-    let length = STATS_HEAD + rows * STATS_ROW;
+    let length = HEAD + rows * row::STRIDE + unpriced.len();
     if let Some(out) = out.get_mut(..length) {
-      let (head, mut rest) = out.split_at_mut(STATS_HEAD);
-      head.copy_from_slice(&[
-        stats.total_requests as f64,
-        stats.failed_requests as f64,
-        stats.total_input_tokens as f64,
-        stats.total_output_tokens as f64,
-        stats.total_cost_micros as f64,
-        stats.by_model.len() as f64,
-        stats.by_provider.len() as f64,
-        stats.by_agent.len() as f64,
-      ]);
+      let (head, mut rest) = out.split_at_mut(HEAD);
+      let totals = &stats.totals;
+      head[REQUESTS] = totals.request_count as f64;
+      head[FAILED] = totals.failed_requests as f64;
+      head[INPUT_TOKENS] = totals.input_tokens as f64;
+      head[OUTPUT_TOKENS] = totals.output_tokens as f64;
+      head[COST_MICROS] = totals.cost_micros as f64;
+      head[CACHE_READ_TOKENS] = totals.cache_read_tokens as f64;
+      head[CACHE_WRITE_TOKENS] = totals.cache_write_tokens as f64;
+      head[CACHE_WRITE_1H_TOKENS] = totals.cache_write_1h_tokens as f64;
+      head[REASONING_TOKENS] = totals.reasoning_tokens as f64;
+      head[UNPRICED_REQUESTS] = totals.unpriced_requests as f64;
+      head[OVERFLOWED_KEYS] = stats.overflowed_keys as f64;
+      head[MODEL_ROWS] = stats.by_model.len() as f64;
+      head[PROVIDER_ROWS] = stats.by_provider.len() as f64;
+      head[AGENT_ROWS] = stats.by_agent.len() as f64;
+      head[UNPRICED_MODELS] = unpriced.len() as f64;
       let written = write_stats_rows(rest, &stats.by_model, |model| model.id() as f64);
       rest = &mut rest[written..];
-      let written = write_stats_rows(rest, &stats.by_provider, |provider| provider as u8 as f64);
+      let written = write_stats_rows(rest, &stats.by_provider, |provider| provider.index() as f64);
       rest = &mut rest[written..];
-      write_stats_rows(rest, &stats.by_agent, |agent| agent.id() as f64);
+      let written = write_stats_rows(rest, &stats.by_agent, |agent| agent.id() as f64);
+      rest = &mut rest[written..];
+      for (slot, model) in rest.iter_mut().zip(&unpriced) {
+        *slot = model.id() as f64;
+      }
     }
     length as u32
   }
 
   #[napi]
   pub fn len(&self) -> u32 {
+    self.store.drain_staged();
     self.store.len() as u32
   }
 
   #[napi]
   pub fn dropped_count(&self) -> f64 {
+    self.store.drain_staged();
     self.store.dropped_count() as f64
   }
 
   /// The buffered events, oldest first, written into `numbers` and `ids` (see `RowWriter`).
   #[napi]
-  pub fn snapshot_events(
+  pub fn snapshot_events(&self, numbers: Float64ArraySlice, ids: Uint8ArraySlice) -> EventRows {
+    self.events_after(0.0, f64::MAX, numbers, ids)
+  }
+
+  /// At most `max` buffered events whose sequence numbers follow `after`, oldest first, written
+  /// like `snapshot_events`.
+  #[napi]
+  pub fn events_after(
     &self,
+    after: f64,
+    max: f64,
     mut numbers: Float64ArraySlice,
     mut ids: Uint8ArraySlice,
   ) -> EventRows {
     let mut rows = RowWriter::new(&mut numbers, &mut ids);
-    let count = self.store.read_buffered(|events| {
-      if rows.fits(events.len()) {
-        events.for_each(|event| rows.push(event));
+    let count = self.store.read_after(count(after), max as usize, |events| {
+      let count = events.len();
+      if rows.fits(count) {
+        events.for_each(|seq, event| rows.push(seq, event));
       }
-      events.len()
+      count
     });
     rows.finish(count)
   }
@@ -557,7 +813,7 @@ impl NativeStore {
       count = events.len();
       let fits = rows.fits(count);
       if fits {
-        events.for_each(|event| rows.push(event));
+        events.for_each(|seq, event| rows.push(seq, event));
       }
       fits
     });
@@ -572,6 +828,13 @@ impl NativeStore {
       .filter_map(|text| EventId::parse(text))
       .collect();
     self.store.mark_synced(&ids) as u32
+  }
+
+  /// Removes the events with these sequence numbers; returns how many were buffered.
+  #[napi]
+  pub fn acknowledge(&self, seqs: Float64ArraySlice) -> u32 {
+    let seqs: Vec<u64> = seqs.iter().map(|&seq| count(seq)).collect();
+    self.store.acknowledge(&seqs) as u32
   }
 }
 
@@ -597,7 +860,7 @@ impl NativeReceiver {
     }
     Ok(match self.receiver.try_recv() {
       Received::Event(event) => {
-        rows.push(&event);
+        rows.push(0, &event);
         ReceiveResult {
           events: Some(rows.finish(1)),
           closed: false,
@@ -634,4 +897,208 @@ impl NativeReceiver {
 pub struct ReceiveResult {
   pub events: Option<EventRows>,
   pub closed: bool,
+}
+
+/// `layout::staging`, for the facade.
+#[napi(object)]
+pub struct StagingLayout {
+  pub head: u32,
+  pub tail: u32,
+  pub buffer_full: u32,
+  pub rows_at: u32,
+  pub first_rows: u32,
+  pub max_rows: u32,
+  pub stride: u32,
+  pub model: u32,
+  pub provider: u32,
+  pub agent: u32,
+  pub provider_id: u32,
+  pub input_tokens: u32,
+  pub output_tokens: u32,
+  pub cache_read_tokens: u32,
+  pub cache_write_tokens: u32,
+  #[napi(js_name = "cacheWrite1hTokens")]
+  pub cache_write_1h_tokens: u32,
+  pub reasoning_tokens: u32,
+  pub cost_micros: u32,
+  pub timestamp_ms: u32,
+  pub duration_ms: u32,
+  pub time_to_first_token_ms: u32,
+  pub priced: u32,
+}
+
+/// `layout::event_row`, for the facade.
+#[napi(object)]
+pub struct EventRowLayout {
+  pub kind: u32,
+  pub timestamp_ms: u32,
+  pub agent: u32,
+  pub model: u32,
+  pub provider: u32,
+  pub provider_id: u32,
+  pub input_tokens: u32,
+  pub output_tokens: u32,
+  pub cost_micros: u32,
+  pub cache_read_tokens: u32,
+  pub cache_write_tokens: u32,
+  #[napi(js_name = "cacheWrite1hTokens")]
+  pub cache_write_1h_tokens: u32,
+  pub reasoning_tokens: u32,
+  pub duration_ms: u32,
+  pub time_to_first_token_ms: u32,
+  pub failure: u32,
+  pub threshold_percent: u32,
+  pub current_spend_micros: u32,
+  pub budget_micros: u32,
+  pub port: u32,
+  pub total_requests: u32,
+  pub total_cost_micros: u32,
+  pub seq: u32,
+  pub stride: u32,
+}
+
+/// `layout::stats`, for the facade: the head's fields, then a row's.
+#[napi(object)]
+pub struct StatsLayout {
+  pub requests: u32,
+  pub failed: u32,
+  pub input_tokens: u32,
+  pub output_tokens: u32,
+  pub cost_micros: u32,
+  pub cache_read_tokens: u32,
+  pub cache_write_tokens: u32,
+  #[napi(js_name = "cacheWrite1hTokens")]
+  pub cache_write_1h_tokens: u32,
+  pub reasoning_tokens: u32,
+  pub unpriced_requests: u32,
+  pub overflowed_keys: u32,
+  pub model_rows: u32,
+  pub provider_rows: u32,
+  pub agent_rows: u32,
+  pub unpriced_models: u32,
+  pub head: u32,
+  pub row: StatsRowLayout,
+}
+
+#[napi(object)]
+pub struct StatsRowLayout {
+  pub key: u32,
+  pub requests: u32,
+  pub failed: u32,
+  pub input_tokens: u32,
+  pub output_tokens: u32,
+  pub cost_micros: u32,
+  pub cache_read_tokens: u32,
+  pub cache_write_tokens: u32,
+  #[napi(js_name = "cacheWrite1hTokens")]
+  pub cache_write_1h_tokens: u32,
+  pub reasoning_tokens: u32,
+  pub stride: u32,
+}
+
+/// Every layout the facade shares with the core (`layout`), and the orders it numbers by.
+#[napi(object)]
+pub struct Layout {
+  pub staging: StagingLayout,
+  pub event_row: EventRowLayout,
+  pub stats: StatsLayout,
+  pub event_kinds: Vec<String>,
+  pub providers: Vec<String>,
+}
+
+#[napi]
+pub fn layout() -> Layout {
+  let index = |value: usize| value as u32;
+  let row = staging::row::STRIDE;
+  Layout {
+    staging: StagingLayout {
+      head: index(staging::HEAD),
+      tail: index(staging::TAIL),
+      buffer_full: index(staging::BUFFER_FULL),
+      rows_at: index(staging::ROWS_AT),
+      first_rows: index(staging::FIRST_ROWS),
+      max_rows: index(staging::MAX_ROWS),
+      stride: index(row),
+      model: index(staging::row::MODEL),
+      provider: index(staging::row::PROVIDER),
+      agent: index(staging::row::AGENT),
+      provider_id: index(staging::row::PROVIDER_ID),
+      input_tokens: index(staging::row::INPUT_TOKENS),
+      output_tokens: index(staging::row::OUTPUT_TOKENS),
+      cache_read_tokens: index(staging::row::CACHE_READ_TOKENS),
+      cache_write_tokens: index(staging::row::CACHE_WRITE_TOKENS),
+      cache_write_1h_tokens: index(staging::row::CACHE_WRITE_1H_TOKENS),
+      reasoning_tokens: index(staging::row::REASONING_TOKENS),
+      cost_micros: index(staging::row::COST_MICROS),
+      timestamp_ms: index(staging::row::TIMESTAMP_MS),
+      duration_ms: index(staging::row::DURATION_MS),
+      time_to_first_token_ms: index(staging::row::TIME_TO_FIRST_TOKEN_MS),
+      priced: index(staging::row::PRICED),
+    },
+    event_row: EventRowLayout {
+      kind: index(event_row::KIND),
+      timestamp_ms: index(event_row::TIMESTAMP_MS),
+      agent: index(event_row::AGENT),
+      model: index(event_row::MODEL),
+      provider: index(event_row::PROVIDER),
+      provider_id: index(event_row::PROVIDER_ID),
+      input_tokens: index(event_row::INPUT_TOKENS),
+      output_tokens: index(event_row::OUTPUT_TOKENS),
+      cost_micros: index(event_row::COST_MICROS),
+      cache_read_tokens: index(event_row::CACHE_READ_TOKENS),
+      cache_write_tokens: index(event_row::CACHE_WRITE_TOKENS),
+      cache_write_1h_tokens: index(event_row::CACHE_WRITE_1H_TOKENS),
+      reasoning_tokens: index(event_row::REASONING_TOKENS),
+      duration_ms: index(event_row::DURATION_MS),
+      time_to_first_token_ms: index(event_row::TIME_TO_FIRST_TOKEN_MS),
+      failure: index(event_row::FAILURE),
+      threshold_percent: index(event_row::THRESHOLD_PERCENT),
+      current_spend_micros: index(event_row::CURRENT_SPEND_MICROS),
+      budget_micros: index(event_row::BUDGET_MICROS),
+      port: index(event_row::PORT),
+      total_requests: index(event_row::TOTAL_REQUESTS),
+      total_cost_micros: index(event_row::TOTAL_COST_MICROS),
+      seq: index(event_row::SEQ),
+      stride: index(event_row::STRIDE),
+    },
+    stats: StatsLayout {
+      requests: index(stats_layout::REQUESTS),
+      failed: index(stats_layout::FAILED),
+      input_tokens: index(stats_layout::INPUT_TOKENS),
+      output_tokens: index(stats_layout::OUTPUT_TOKENS),
+      cost_micros: index(stats_layout::COST_MICROS),
+      cache_read_tokens: index(stats_layout::CACHE_READ_TOKENS),
+      cache_write_tokens: index(stats_layout::CACHE_WRITE_TOKENS),
+      cache_write_1h_tokens: index(stats_layout::CACHE_WRITE_1H_TOKENS),
+      reasoning_tokens: index(stats_layout::REASONING_TOKENS),
+      unpriced_requests: index(stats_layout::UNPRICED_REQUESTS),
+      overflowed_keys: index(stats_layout::OVERFLOWED_KEYS),
+      model_rows: index(stats_layout::MODEL_ROWS),
+      provider_rows: index(stats_layout::PROVIDER_ROWS),
+      agent_rows: index(stats_layout::AGENT_ROWS),
+      unpriced_models: index(stats_layout::UNPRICED_MODELS),
+      head: index(stats_layout::HEAD),
+      row: StatsRowLayout {
+        key: index(stats_layout::row::KEY),
+        requests: index(stats_layout::row::REQUESTS),
+        failed: index(stats_layout::row::FAILED),
+        input_tokens: index(stats_layout::row::INPUT_TOKENS),
+        output_tokens: index(stats_layout::row::OUTPUT_TOKENS),
+        cost_micros: index(stats_layout::row::COST_MICROS),
+        cache_read_tokens: index(stats_layout::row::CACHE_READ_TOKENS),
+        cache_write_tokens: index(stats_layout::row::CACHE_WRITE_TOKENS),
+        cache_write_1h_tokens: index(stats_layout::row::CACHE_WRITE_1H_TOKENS),
+        reasoning_tokens: index(stats_layout::row::REASONING_TOKENS),
+        stride: index(stats_layout::row::STRIDE),
+      },
+    },
+    event_kinds: layout::EVENT_KINDS
+      .iter()
+      .map(|kind| kind.to_string())
+      .collect(),
+    providers: Provider::ALL
+      .iter()
+      .map(|provider| provider.as_str().to_owned())
+      .collect(),
+  }
 }

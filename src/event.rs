@@ -5,6 +5,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::provider::Provider;
 use crate::symbol::Symbol;
+use crate::usage::Usage;
 
 /// A UUID v4, stored as bytes so an event stays small and 8-byte aligned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -86,6 +87,26 @@ pub struct Event {
   pub timestamp_ms: u64,
   pub agent: Option<Symbol>,
   pub payload: Payload,
+  /// The names its store's tables had no room for: those symbols are `Symbol::OTHER`.
+  pub overflow: Option<Box<OverflowNames>>,
+}
+
+/// Names an event keeps as strings because its store counts them under `(other)`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct OverflowNames {
+  pub model: Option<Box<str>>,
+  pub agent: Option<Box<str>>,
+  pub provider_id: Option<Box<str>>,
+}
+
+impl OverflowNames {
+  /// How many names overflowed.
+  pub fn count(&self) -> u64 {
+    [&self.model, &self.agent, &self.provider_id]
+      .iter()
+      .filter(|name| name.is_some())
+      .count() as u64
+  }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -94,9 +115,9 @@ pub enum Payload {
     model: Symbol,
     provider: Provider,
     provider_id: Option<Symbol>,
-    input_tokens: u64,
-    output_tokens: u64,
+    usage: Usage,
     cost_micros: u64,
+    timing: Timing,
   },
   LlmRequestFailed {
     model: Symbol,
@@ -119,6 +140,13 @@ pub enum Payload {
   },
 }
 
+/// How long a request took, when the router says, to the microsecond.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Timing {
+  pub duration_us: Option<u64>,
+  pub time_to_first_token_us: Option<u64>,
+}
+
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct FailureDetail {
   pub code: Option<Box<str>>,
@@ -137,18 +165,6 @@ impl FailureDetail {
   }
 }
 
-impl Payload {
-  pub fn type_name(&self) -> &'static str {
-    match self {
-      Payload::LlmRequestCompleted { .. } => "llm_request_completed",
-      Payload::LlmRequestFailed { .. } => "llm_request_failed",
-      Payload::BudgetThresholdReached { .. } => "budget_threshold_reached",
-      Payload::RouterStarted { .. } => "router_started",
-      Payload::RouterStopped { .. } => "router_stopped",
-    }
-  }
-}
-
 impl Event {
   /// A new event with a fresh id, stamped now.
   pub fn new(agent: Option<Symbol>, payload: Payload) -> Self {
@@ -161,26 +177,22 @@ impl Event {
       timestamp_ms,
       agent,
       payload,
+      overflow: None,
     }
-  }
-
-  /// Only LLM request events are sent to the Control API.
-  pub fn is_llm_request(&self) -> bool {
-    matches!(
-      self.payload,
-      Payload::LlmRequestCompleted { .. } | Payload::LlmRequestFailed { .. }
-    )
   }
 }
 
-/// How a store keeps an event: 48 bytes where `Event` takes 72, which decides how much memory a
+/// How a store keeps an event: 72 bytes where `Event` takes more, which decides how much memory a
 /// full buffer holds. Completed requests, nearly every event, are stored inline with their figures
-/// in 32 bits and their timestamp in 48 (past the year 10,000); any other event, and a completed
-/// one whose figures do not fit, is boxed.
+/// and durations (in microseconds, up to 71 minutes) in 32 bits and their timestamp in 48 (past
+/// the year 10,000); any other event, and a completed one whose figures do not fit, is boxed.
 pub(crate) enum StoredEvent {
   Completed(StoredCompleted),
   Boxed(Box<Event>),
 }
+
+/// An absent duration, stored inline.
+const NO_DURATION: u32 = u32::MAX;
 
 pub(crate) struct StoredCompleted {
   id: EventId,
@@ -190,9 +202,11 @@ pub(crate) struct StoredCompleted {
   agent: Option<Symbol>,
   model: Symbol,
   provider_id: Option<Symbol>,
-  input_tokens: u32,
-  output_tokens: u32,
+  // input, output, cache read, cache write, 1-hour cache write, reasoning.
+  tokens: [u32; 6],
   cost_micros: u32,
+  duration_us: u32,
+  time_to_first_token_us: u32,
 }
 
 impl StoredEvent {
@@ -232,40 +246,70 @@ impl StoredCompleted {
       model,
       provider,
       provider_id,
-      input_tokens,
-      output_tokens,
+      usage,
       cost_micros,
+      timing,
     } = event.payload
     else {
       return None;
     };
-    let timestamp_high = u16::try_from(event.timestamp_ms >> 32).ok()?;
+    if event.overflow.is_some() {
+      return None;
+    }
+    let narrow = |count: u64| u32::try_from(count).ok();
+    let duration = |us: Option<u64>| {
+      us.map_or(Some(NO_DURATION), |us| {
+        narrow(us).filter(|&us| us != NO_DURATION)
+      })
+    };
     Some(StoredCompleted {
       id: event.id,
       timestamp_low: event.timestamp_ms as u32,
-      timestamp_high,
+      timestamp_high: u16::try_from(event.timestamp_ms >> 32).ok()?,
       provider,
       agent: event.agent,
       model,
       provider_id,
-      input_tokens: u32::try_from(input_tokens).ok()?,
-      output_tokens: u32::try_from(output_tokens).ok()?,
-      cost_micros: u32::try_from(cost_micros).ok()?,
+      tokens: [
+        narrow(usage.input_tokens)?,
+        narrow(usage.output_tokens)?,
+        narrow(usage.cache_read_tokens)?,
+        narrow(usage.cache_write_tokens)?,
+        narrow(usage.cache_write_1h_tokens)?,
+        narrow(usage.reasoning_tokens)?,
+      ],
+      cost_micros: narrow(cost_micros)?,
+      duration_us: duration(timing.duration_us)?,
+      time_to_first_token_us: duration(timing.time_to_first_token_us)?,
     })
   }
 
   fn to_event(&self) -> Event {
+    let [input, output, cache_read, cache_write, cache_write_1h, reasoning] =
+      self.tokens.map(u64::from);
+    let duration = |us: u32| (us != NO_DURATION).then_some(u64::from(us));
     Event {
       id: self.id,
+      overflow: None,
       timestamp_ms: u64::from(self.timestamp_high) << 32 | u64::from(self.timestamp_low),
       agent: self.agent,
       payload: Payload::LlmRequestCompleted {
         model: self.model,
         provider: self.provider,
         provider_id: self.provider_id,
-        input_tokens: self.input_tokens.into(),
-        output_tokens: self.output_tokens.into(),
+        usage: Usage {
+          input_tokens: input,
+          output_tokens: output,
+          cache_read_tokens: cache_read,
+          cache_write_tokens: cache_write,
+          cache_write_1h_tokens: cache_write_1h,
+          reasoning_tokens: reasoning,
+        },
         cost_micros: self.cost_micros.into(),
+        timing: Timing {
+          duration_us: duration(self.duration_us),
+          time_to_first_token_us: duration(self.time_to_first_token_us),
+        },
       },
     }
   }
@@ -274,6 +318,15 @@ impl StoredCompleted {
 #[cfg(test)]
 mod tests {
   use super::*;
+  use crate::symbol::SymbolTable;
+
+  fn symbol(index: usize) -> Symbol {
+    let table = SymbolTable::new(10);
+    (0..index)
+      .map(|at| table.intern(&format!("stored-{at}")).unwrap())
+      .last()
+      .unwrap()
+  }
 
   #[test]
   fn ids_are_version_4_and_round_trip() {
@@ -301,24 +354,29 @@ mod tests {
 
   #[test]
   fn events_stay_compact() {
-    assert!(
-      std::mem::size_of::<Event>() <= 72,
-      "{}",
-      std::mem::size_of::<Event>()
-    );
-    assert_eq!(std::mem::size_of::<StoredEvent>(), 48);
+    assert_eq!(std::mem::size_of::<StoredEvent>(), 72);
   }
 
   fn completed(timestamp_ms: u64, input_tokens: u64, cost_micros: u64) -> Event {
     let payload = Payload::LlmRequestCompleted {
-      model: Symbol::intern("stored-model"),
+      model: symbol(1),
       provider: Provider::Anthropic,
-      provider_id: Some(Symbol::intern("stored-provider")),
-      input_tokens,
-      output_tokens: 7,
+      provider_id: Some(symbol(2)),
+      usage: Usage {
+        input_tokens,
+        output_tokens: 7,
+        cache_read_tokens: input_tokens / 2,
+        cache_write_tokens: input_tokens / 4,
+        cache_write_1h_tokens: input_tokens / 8,
+        reasoning_tokens: 3,
+      },
       cost_micros,
+      timing: Timing {
+        duration_us: Some(1_234_567),
+        time_to_first_token_us: None,
+      },
     };
-    Event::with_timestamp(timestamp_ms, Some(Symbol::intern("stored-agent")), payload)
+    Event::with_timestamp(timestamp_ms, Some(symbol(3)), payload)
   }
 
   #[test]
@@ -326,7 +384,7 @@ mod tests {
     let failed = Event::new(
       None,
       Payload::LlmRequestFailed {
-        model: Symbol::intern("stored-model"),
+        model: symbol(1),
         provider: Provider::Unknown,
         provider_id: None,
         error: FailureDetail::new(Some("rate_limited"), Some("slow down")),

@@ -3,23 +3,30 @@
 //! the N-API surface lives in `binding` alone.
 
 pub mod event;
+pub mod layout;
+pub mod price;
 pub mod pricing;
 pub mod provider;
 pub mod recording;
 pub mod registry;
+pub mod staging;
 pub mod stats;
 pub mod store;
 pub mod stream;
 pub mod symbol;
+pub mod usage;
 
 #[cfg(feature = "napi")]
 mod binding;
 
-pub use event::{current_time_ms, Event, EventId, FailureDetail, Payload};
-pub use pricing::{ModelPrice, PricingError, PricingManager, PricingTable};
+pub use event::{current_time_ms, Event, EventId, FailureDetail, Payload, Timing};
+pub use price::{ModelPrice, Rates, Tier};
+pub use pricing::{PricingError, PricingManager, PricingTable, Resolved};
 pub use provider::{infer_provider, Provider};
 pub use recording::CompletedRequest;
-pub use stats::{micros_to_usd, ComputedStats, ModelStats};
+pub use staging::StagingArea;
+pub use stats::{micros_to_usd, ComputedStats, Exhausted, ModelStats};
 pub use store::{Buffered, EventStore};
 pub use stream::{EventReceiver, Received};
 pub use symbol::Symbol;
+pub use usage::{CostError, Usage};

@@ -62,12 +62,21 @@ fn starts_with_ignore_case(text: &str, prefix: &str) -> bool {
     && text.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
 }
 
-/// `gpt-`, `o1-`, `o3-`, `chatgpt-` are OpenAI's; `claude-` is Anthropic's; in any letter case.
-pub fn infer_provider(model: &str) -> Provider {
+fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
+  // The prefixes are ASCII, so a match ends on a character boundary.
+  starts_with_ignore_case(text, prefix).then(|| &text[prefix.len()..])
+}
+
+/// The crate's rules on a bare model name: `gpt-`, `o1-`, `o3-`, `chatgpt-` are OpenAI's, and so
+/// is any `o<digit>` name (`o1`, `o3`, `o4-mini`); `claude-` is Anthropic's.
+fn family(model: &str) -> Provider {
   const OPENAI_PREFIXES: [&str; 4] = ["gpt-", "o1-", "o3-", "chatgpt-"];
-  if OPENAI_PREFIXES
-    .iter()
-    .any(|prefix| starts_with_ignore_case(model, prefix))
+  let reasoning_series =
+    matches!(model.as_bytes(), [b'o' | b'O', digit, ..] if digit.is_ascii_digit());
+  if reasoning_series
+    || OPENAI_PREFIXES
+      .iter()
+      .any(|prefix| starts_with_ignore_case(model, prefix))
   {
     Provider::OpenAI
   } else if starts_with_ignore_case(model, "claude-") {
@@ -75,6 +84,59 @@ pub fn infer_provider(model: &str) -> Provider {
   } else {
     Provider::Unknown
   }
+}
+
+/// A Bedrock model id for Claude: `anthropic.claude-…`, or with a cross-region inference prefix
+/// (`us.`, `eu.`, `apac.`, `global.`, …) before it.
+fn is_bedrock_claude(model: &str) -> bool {
+  let vendor = match model.split_once('.') {
+    Some((region, rest)) if !starts_with_ignore_case(model, "anthropic.") => {
+      let is_region = !region.is_empty()
+        && region
+          .bytes()
+          .all(|byte| byte.is_ascii_alphabetic() || byte == b'-');
+      if !is_region {
+        return false;
+      }
+      rest
+    }
+    _ => model,
+  };
+  strip_prefix_ignore_case(vendor, "anthropic.")
+    .is_some_and(|id| starts_with_ignore_case(id, "claude-"))
+}
+
+/// The provider of a model name, in any letter case: the crate's rules, seen through the routing
+/// prefixes and cloud ids routers use (SPEC section 4).
+pub fn infer_provider(model: &str) -> Provider {
+  const OPENAI_ROUTES: [&str; 2] = ["openai/", "azure/"];
+  if OPENAI_ROUTES
+    .iter()
+    .any(|route| starts_with_ignore_case(model, route))
+  {
+    return Provider::OpenAI;
+  }
+  if starts_with_ignore_case(model, "anthropic/") {
+    return Provider::Anthropic;
+  }
+  if let Some(id) = strip_prefix_ignore_case(model, "bedrock/") {
+    return if is_bedrock_claude(id) {
+      Provider::Anthropic
+    } else {
+      Provider::Unknown
+    };
+  }
+  if let Some(id) = strip_prefix_ignore_case(model, "vertex_ai/") {
+    return if starts_with_ignore_case(id, "claude-") {
+      Provider::Anthropic
+    } else {
+      Provider::Unknown
+    };
+  }
+  if is_bedrock_claude(model) {
+    return Provider::Anthropic;
+  }
+  family(model)
 }
 
 #[cfg(test)]
@@ -112,7 +174,57 @@ mod tests {
     ] {
       assert_eq!(infer_provider(model), Provider::Anthropic, "{model}");
     }
-    for model in ["llama-2-70b", "o1", "gpt4", "", "é-claude-"] {
+    for model in [
+      "llama-2-70b",
+      "gpt4",
+      "",
+      "é-claude-",
+      "omni",
+      "o",
+      "claude",
+    ] {
+      assert_eq!(infer_provider(model), Provider::Unknown, "{model}");
+    }
+  }
+
+  #[test]
+  fn inference_sees_the_names_routers_use() {
+    for model in [
+      "o1",
+      "o3",
+      "o4-mini",
+      "O3-PRO",
+      "o5",
+      "openai/gpt-4o",
+      "OpenAI/o3",
+      "azure/gpt-4o",
+      "azure/my-deployment",
+    ] {
+      assert_eq!(infer_provider(model), Provider::OpenAI, "{model}");
+    }
+    for model in [
+      "anthropic/claude-sonnet-4-5",
+      "Anthropic/claude-3-haiku",
+      "bedrock/anthropic.claude-3-5-sonnet-20241022-v2:0",
+      "bedrock/us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+      "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+      "eu.anthropic.claude-3-7-sonnet-20250219-v1:0",
+      "apac.anthropic.claude-sonnet-4-20250514-v1:0",
+      "global.anthropic.claude-opus-4-5-20251101-v1:0",
+      "anthropic.claude-3-haiku-20240307-v1:0",
+      "vertex_ai/claude-sonnet-4-5@20250929",
+    ] {
+      assert_eq!(infer_provider(model), Provider::Anthropic, "{model}");
+    }
+    for model in [
+      "bedrock/amazon.nova-pro-v1:0",
+      "bedrock/gpt-4o",
+      "vertex_ai/gemini-2.5-pro",
+      "us.meta.llama3-70b",
+      "u1.anthropic.claude-3",
+      "mistral/mistral-large",
+      "openai-gpt-4o",
+    ] {
       assert_eq!(infer_provider(model), Provider::Unknown, "{model}");
     }
   }

@@ -1,43 +1,34 @@
-//! The high-level recording API: provider inference and pricing done for the caller.
+//! Recording completed requests: from the crate's Rust API, and from the rows the facade stages
+//! (`layout::staging::row`).
 
 use std::cell::RefCell;
-use std::fmt;
 
-use crate::event::{current_time_ms, Event, EventId, FailureDetail, Payload, StoredEvent};
-use crate::pricing::{cost_micros, PricingManager};
+use crate::event::{current_time_ms, Event, EventId, OverflowNames, Payload, StoredEvent, Timing};
+use crate::layout::staging::row;
+use crate::pricing::PricingManager;
 use crate::provider::{infer_provider, Provider};
-use crate::stats::{ModelStats, Tally};
+use crate::stats::{Exhausted, ModelStats, Tally};
 use crate::store::EventStore;
-use crate::symbol::Symbol;
+use crate::symbol::{Names, Symbol, SymbolTable};
+use crate::usage::Usage;
 
-/// A completed request whose names are already interned and whose cost is known.
+/// A completed request whose names are already interned in its store and whose cost is known.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct CompletedRequest {
   pub model: Symbol,
   pub provider: Provider,
   pub agent: Option<Symbol>,
   pub provider_id: Option<Symbol>,
-  pub input_tokens: u64,
-  pub output_tokens: u64,
+  pub usage: Usage,
   pub cost_micros: u64,
+  pub timing: Timing,
+  /// Whether the model resolved to a price.
+  pub priced: bool,
 }
 
 impl CompletedRequest {
   fn figures(&self) -> ModelStats {
-    ModelStats {
-      request_count: 1,
-      input_tokens: self.input_tokens,
-      output_tokens: self.output_tokens,
-      cost_micros: self.cost_micros,
-    }
-  }
-
-  pub fn into_event(self) -> Event {
-    self.into_event_at(current_time_ms())
-  }
-
-  fn into_event_at(self, timestamp_ms: u64) -> Event {
-    self.into_event_with(EventId::new_v4(), timestamp_ms)
+    ModelStats::completed(&self.usage, self.cost_micros, self.priced)
   }
 
   fn into_event_with(self, id: EventId, timestamp_ms: u64) -> Event {
@@ -49,60 +40,58 @@ impl CompletedRequest {
         model: self.model,
         provider: self.provider,
         provider_id: self.provider_id,
-        input_tokens: self.input_tokens,
-        output_tokens: self.output_tokens,
+        usage: self.usage,
         cost_micros: self.cost_micros,
+        timing: self.timing,
       },
+      overflow: None,
     }
   }
 }
 
-/// Numbers per staged completed request: `[model, provider, agent, providerId, inputTokens,
-/// outputTokens, inputMicrosPerMillion, outputMicrosPerMillion, timestampMs]`. Names are symbol
-/// ids (0: absent), the provider is its index, the counts are non-negative safe integers, and a
-/// timestamp of 0 means "now", the moment the batch is recorded.
-pub const STAGED_STRIDE: usize = 9;
-
-/// A staged row names a symbol that was never interned or a provider that does not exist.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct InvalidStagedRow {
-  pub row: usize,
-}
-
-impl fmt::Display for InvalidStagedRow {
-  fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-    write!(
-      f,
-      "staged row {} is incomplete or names an unknown symbol or provider",
-      self.row
-    )
-  }
-}
-
-impl std::error::Error for InvalidStagedRow {}
-
-/// The request of one staged row, or `None` if it names a symbol that was never interned or a
+/// The request of one staged row, or `None` if it names a symbol its store never handed out or a
 /// provider that does not exist.
 #[inline(always)]
-fn staged_request(row: &[f64]) -> Option<CompletedRequest> {
-  // `as` saturates and truncates: the facade sends ids it got from `intern` and counts it checked.
-  let symbol = |value: f64| Symbol::from_id(value as u32);
-  let optional = |value: f64| {
+fn staged_request(names: &Names, fields: &[f64]) -> Option<CompletedRequest> {
+  // `as` saturates and truncates: the facade writes ids it got from `intern` and counts it checked.
+  let optional = |table: &SymbolTable, value: f64| {
     if value == 0.0 {
       Some(None)
     } else {
-      symbol(value).map(Some)
+      table.from_id(value as u32).map(Some)
     }
   };
-  let (input_tokens, output_tokens) = (row[4] as u64, row[5] as u64);
+  let count = |field: usize| fields[field] as u64;
+  let duration =
+    |field: usize| (fields[field] >= 0.0).then(|| (fields[field] * 1000.0).round() as u64);
   Some(CompletedRequest {
-    model: symbol(row[0])?,
-    provider: *Provider::ALL.get(row[1] as usize)?,
-    agent: optional(row[2])?,
-    provider_id: optional(row[3])?,
-    input_tokens,
-    output_tokens,
-    cost_micros: cost_micros(row[6] as u64, row[7] as u64, input_tokens, output_tokens),
+    model: names.models.from_id(fields[row::MODEL] as u32)?,
+    provider: *Provider::ALL.get(fields[row::PROVIDER] as usize)?,
+    agent: optional(&names.agents, fields[row::AGENT])?,
+    provider_id: optional(&names.provider_ids, fields[row::PROVIDER_ID])?,
+    usage: Usage {
+      input_tokens: count(row::INPUT_TOKENS),
+      output_tokens: count(row::OUTPUT_TOKENS),
+      cache_read_tokens: count(row::CACHE_READ_TOKENS),
+      cache_write_tokens: count(row::CACHE_WRITE_TOKENS),
+      cache_write_1h_tokens: count(row::CACHE_WRITE_1H_TOKENS),
+      reasoning_tokens: count(row::REASONING_TOKENS),
+    },
+    cost_micros: count(row::COST_MICROS),
+    timing: Timing {
+      duration_us: duration(row::DURATION_MS),
+      time_to_first_token_us: duration(row::TIME_TO_FIRST_TOKEN_MS),
+    },
+    priced: fields[row::PRICED] != 0.0,
+  })
+}
+
+/// The symbol of `name` in `table`, or `(other)` with the name kept in `overflow` when the table
+/// is full.
+pub fn symbol_in(table: &SymbolTable, name: &str, overflow: &mut Option<Box<str>>) -> Symbol {
+  table.intern(name).unwrap_or_else(|| {
+    *overflow = Some(Box::from(name));
+    Symbol::OTHER
   })
 }
 
@@ -115,7 +104,8 @@ fn with_tally<R>(sum: impl FnOnce(&mut Tally) -> R) -> R {
 }
 
 impl EventStore {
-  /// Records a completed request, inferring the provider from the model name.
+  /// Records a completed request, inferring the provider from the model name and pricing its
+  /// input and output. Refused, recording nothing, if a total would pass 2^53 - 1.
   pub fn record_llm_completed(
     &self,
     pricing: &PricingManager,
@@ -124,57 +114,56 @@ impl EventStore {
     output_tokens: u64,
     agent_id: Option<&str>,
     provider_id: Option<&str>,
-  ) -> bool {
-    let provider = infer_provider(model);
-    self.record_llm_completed_with_provider(
-      pricing,
-      model,
-      provider,
-      input_tokens,
-      output_tokens,
-      agent_id,
-      provider_id,
-    )
+  ) -> Result<bool, Exhausted> {
+    let price = pricing.get(model);
+    let cost_micros = match &price {
+      Some(price) => price
+        .usage_cost_micros(&Usage::plain(input_tokens, output_tokens))
+        .map_err(|_| Exhausted::CostMicros)?,
+      None => 0,
+    };
+    let names = self.names();
+    let mut overflow = OverflowNames::default();
+    let model_symbol = symbol_in(&names.models, model, &mut overflow.model);
+    let agent = agent_id.map(|agent| symbol_in(&names.agents, agent, &mut overflow.agent));
+    let provider_id =
+      provider_id.map(|id| symbol_in(&names.provider_ids, id, &mut overflow.provider_id));
+    let mut event = Event::new(
+      agent,
+      Payload::LlmRequestCompleted {
+        model: model_symbol,
+        provider: infer_provider(model),
+        provider_id,
+        usage: Usage::plain(input_tokens, output_tokens),
+        cost_micros,
+        timing: Timing::default(),
+      },
+    );
+    event.overflow = (overflow.count() > 0).then(|| Box::new(overflow));
+    self.record_priced(event, price.is_some_and(|price| price.has_valid_pricing()))
   }
 
-  #[allow(clippy::too_many_arguments)]
-  pub fn record_llm_completed_with_provider(
-    &self,
-    pricing: &PricingManager,
-    model: &str,
-    provider: Provider,
-    input_tokens: u64,
-    output_tokens: u64,
-    agent_id: Option<&str>,
-    provider_id: Option<&str>,
-  ) -> bool {
-    let cost_micros = pricing
-      .get(model)
-      .map_or(0, |price| price.cost_micros(input_tokens, output_tokens));
-    self.record_completed(CompletedRequest {
-      model: Symbol::intern(model),
-      provider,
-      agent: agent_id.map(Symbol::intern),
-      provider_id: provider_id.map(Symbol::intern),
-      input_tokens,
-      output_tokens,
-      cost_micros,
-    })
+  /// Records a request whose names were interned in this store.
+  pub fn record_completed(&self, request: CompletedRequest) -> Result<bool, Exhausted> {
+    let usage = &request.usage;
+    self
+      .live_stats()
+      .reserve(usage.input_tokens, usage.output_tokens, request.cost_micros)?;
+    self.drain_staged();
+    self.live_stats().add_completed(
+      request.model,
+      request.provider,
+      request.agent,
+      &request.figures(),
+    );
+    Ok(self.buffer_counted(request.into_event_with(EventId::new_v4(), current_time_ms())))
   }
 
-  pub fn record_completed(&self, request: CompletedRequest) -> bool {
-    self.record(request.into_event())
-  }
-
-  /// Records completed requests staged as rows of `STAGED_STRIDE` numbers (see there), in order;
-  /// returns how many were buffered. A batch with a bad row records nothing.
-  pub fn record_staged(&self, staged: &[f64]) -> Result<usize, InvalidStagedRow> {
-    let rows = staged.chunks_exact(STAGED_STRIDE);
-    if !rows.remainder().is_empty() {
-      return Err(InvalidStagedRow {
-        row: staged.len() / STAGED_STRIDE,
-      });
-    }
+  /// Records staged rows (`layout::staging::row`), in order. Their figures were reserved when the
+  /// facade staged them. A row that names an unknown symbol or provider can only come from a
+  /// defect in the facade: it is counted as dropped.
+  pub fn record_staged(&self, staged: &[f64]) {
+    let rows = staged.chunks_exact(row::STRIDE);
     let wanted = rows.len();
     // Room first, so one pass over the rows both counts every request and builds the events that
     // fit; the figures still reach the aggregates before the events reach the buffer.
@@ -182,11 +171,11 @@ impl EventStore {
     let mut batch = Vec::with_capacity(reserved);
     let mut ids = fastrand::Rng::new();
     let now = if reserved > 0 { current_time_ms() } else { 0 };
-    let counted = with_tally(|tally| {
-      for (index, row) in rows.enumerate() {
-        let Some(request) = staged_request(row) else {
-          tally.clear();
-          return Err(InvalidStagedRow { row: index });
+    let names = self.names().clone();
+    with_tally(|tally| {
+      for fields in rows {
+        let Some(request) = staged_request(&names, fields) else {
+          continue;
         };
         tally.add(
           request.model,
@@ -194,67 +183,30 @@ impl EventStore {
           request.agent,
           &request.figures(),
         );
-        if index < reserved {
-          let timestamp_ms = if row[8] > 0.0 { row[8] as u64 } else { now };
+        if batch.len() < reserved {
+          let stamped = fields[row::TIMESTAMP_MS];
+          let timestamp_ms = if stamped > 0.0 { stamped as u64 } else { now };
           batch.push(StoredEvent::new(
             request.into_event_with(EventId::new_v4_from(&mut ids), timestamp_ms),
           ));
         }
       }
       self.live_stats().add_tally(tally);
-      Ok(())
     });
-    if let Err(invalid) = counted {
-      self.release_slots(reserved);
-      return Err(invalid);
-    }
-    Ok(self.push_reserved(batch, wanted))
-  }
-
-  pub fn record_llm_failed(
-    &self,
-    model: &str,
-    agent_id: Option<&str>,
-    provider_id: Option<&str>,
-    error_code: Option<&str>,
-    error_message: Option<&str>,
-  ) -> bool {
-    let payload = Payload::LlmRequestFailed {
-      model: Symbol::intern(model),
-      provider: infer_provider(model),
-      provider_id: provider_id.map(Symbol::intern),
-      error: FailureDetail::new(error_code, error_message),
-    };
-    self.record(Event::new(agent_id.map(Symbol::intern), payload))
-  }
-
-  pub fn record_budget_threshold(
-    &self,
-    threshold_percent: u8,
-    current_spend_micros: u64,
-    budget_micros: u64,
-    agent_id: Option<&str>,
-  ) -> bool {
-    let payload = Payload::BudgetThresholdReached {
-      threshold_percent,
-      current_spend_micros,
-      budget_micros,
-    };
-    self.record(Event::new(agent_id.map(Symbol::intern), payload))
-  }
-
-  pub fn record_router_started(&self, port: u16) -> bool {
-    self.record(Event::new(None, Payload::RouterStarted { port }))
+    let unused = reserved - batch.len();
+    self.release_slots(unused);
+    self.push_reserved(batch, wanted);
   }
 
   /// Records the router's totals at this moment.
   pub fn record_router_stopped(&self) -> bool {
+    self.drain_staged();
     let stats = self.live_stats();
     let payload = Payload::RouterStopped {
       total_requests: stats.total_requests(),
       total_cost_micros: stats.total_cost_micros(),
     };
-    self.record(Event::new(None, payload))
+    self.buffer_counted(Event::new(None, payload))
   }
 }
 
@@ -267,26 +219,30 @@ mod tests {
     provider: Provider,
     agent: Option<Symbol>,
     input: u64,
+    cost: u64,
     timestamp_ms: u64,
-  ) -> [f64; STAGED_STRIDE] {
-    [
-      model.id() as f64,
-      provider.index() as f64,
-      agent.map_or(0.0, |agent| agent.id() as f64),
-      0.0,
-      input as f64,
-      10.0,
-      2_500_000.0,
-      10_000_000.0,
-      timestamp_ms as f64,
-    ]
+  ) -> [f64; row::STRIDE] {
+    let mut fields = [0.0; row::STRIDE];
+    fields[row::MODEL] = model.id() as f64;
+    fields[row::PROVIDER] = provider.index() as f64;
+    fields[row::AGENT] = agent.map_or(0.0, |agent| agent.id() as f64);
+    fields[row::INPUT_TOKENS] = input as f64;
+    fields[row::OUTPUT_TOKENS] = 10.0;
+    fields[row::CACHE_READ_TOKENS] = (input / 2) as f64;
+    fields[row::REASONING_TOKENS] = 4.0;
+    fields[row::COST_MICROS] = cost as f64;
+    fields[row::TIMESTAMP_MS] = timestamp_ms as f64;
+    fields[row::DURATION_MS] = 12.5;
+    fields[row::TIME_TO_FIRST_TOKEN_MS] = -1.0;
+    fields[row::PRICED] = 1.0;
+    fields
   }
 
   #[test]
   fn staged_rows_are_all_counted_and_buffered_while_there_is_room() {
     let store = EventStore::new(2);
-    let model = Symbol::intern("staged-model");
-    let agent = Symbol::intern("staged-agent");
+    let model = store.names().models.intern("staged-model").unwrap();
+    let agent = store.names().agents.intern("staged-agent").unwrap();
     let rows: Vec<f64> = (1..=3)
       .flat_map(|input| {
         row(
@@ -294,21 +250,24 @@ mod tests {
           Provider::OpenAI,
           Some(agent),
           input * 1_000,
+          input * 7,
           1_767_225_600_000 + input,
         )
       })
       .collect();
-    assert_eq!(store.record_staged(&rows), Ok(2));
+    store.record_staged(&rows);
     assert_eq!((store.len(), store.dropped_count()), (2, 1));
     let stats = store.stats();
-    let cost = |input: u64| cost_micros(2_500_000, 10_000_000, input, 10);
     let figures = ModelStats {
       request_count: 3,
       input_tokens: 6_000,
       output_tokens: 30,
-      cost_micros: cost(1_000) + cost(2_000) + cost(3_000),
+      cost_micros: 42,
+      cache_read_tokens: 3_000,
+      reasoning_tokens: 12,
+      ..ModelStats::ZERO
     };
-    assert_eq!(stats.total_requests, 3);
+    assert_eq!(stats.totals.request_count, 3);
     assert_eq!(stats.model("staged-model"), Some(figures));
     assert_eq!(stats.agent("staged-agent"), Some(figures));
     assert_eq!(stats.provider(Provider::OpenAI), Some(figures));
@@ -316,83 +275,203 @@ mod tests {
     let timestamps: Vec<u64> = events.iter().map(|event| event.timestamp_ms).collect();
     assert_eq!(timestamps, [1_767_225_600_001, 1_767_225_600_002]);
     assert_ne!(events[0].id, events[1].id);
+    let Payload::LlmRequestCompleted { timing, usage, .. } = events[0].payload else {
+      panic!("a completed request")
+    };
+    assert_eq!(
+      timing,
+      Timing {
+        duration_us: Some(12_500),
+        time_to_first_token_us: None
+      }
+    );
+    assert_eq!(usage.cache_read_tokens, 500);
   }
 
   #[test]
   fn a_zero_timestamp_means_now() {
     let store = EventStore::new(1);
     let before = current_time_ms();
-    store
-      .record_staged(&row(
-        Symbol::intern("staged-model"),
-        Provider::Unknown,
-        None,
-        1,
-        0,
-      ))
-      .unwrap();
+    store.record_staged(&row(
+      store.names().models.intern("staged-model").unwrap(),
+      Provider::Unknown,
+      None,
+      1,
+      0,
+      0,
+    ));
     let stamped = store.snapshot_events()[0].timestamp_ms;
     assert!(stamped >= before && stamped <= current_time_ms());
   }
 
   #[test]
-  fn a_batch_with_a_bad_row_records_nothing() {
+  fn a_bad_row_is_counted_as_dropped_and_the_others_are_recorded() {
     let store = EventStore::new(10);
-    let model = Symbol::intern("staged-model");
-    let good = row(model, Provider::Anthropic, None, 5, 1);
+    let model = store.names().models.intern("staged-model").unwrap();
+    let good = row(model, Provider::Anthropic, None, 5, 1, 1);
     let mut unknown_symbol = good;
-    unknown_symbol[2] = f64::from(u32::MAX);
+    unknown_symbol[row::AGENT] = f64::from(u32::MAX);
     let mut unknown_provider = good;
-    unknown_provider[1] = 3.0;
+    unknown_provider[row::PROVIDER] = 3.0;
     let mut no_model = good;
-    no_model[0] = 0.0;
-    for bad in [unknown_symbol, unknown_provider, no_model] {
-      let rows: Vec<f64> = [good, bad].concat();
-      assert_eq!(store.record_staged(&rows), Err(InvalidStagedRow { row: 1 }));
-    }
-    assert_eq!(
-      store.record_staged(&good[..STAGED_STRIDE - 1]),
-      Err(InvalidStagedRow { row: 0 })
-    );
+    no_model[row::MODEL] = 0.0;
+    let rows: Vec<f64> = [good, unknown_symbol, unknown_provider, no_model, good].concat();
+    store.record_staged(&rows);
     assert_eq!(
       (
         store.len(),
         store.dropped_count(),
-        store.stats().total_requests
+        store.stats().totals.request_count
       ),
-      (0, 0, 0)
+      (2, 3, 2)
     );
-    // The room reserved for a refused batch was given back.
-    let rows: Vec<f64> = std::iter::repeat_n(good, 10).flatten().collect();
-    assert_eq!(store.record_staged(&rows), Ok(10));
+    // The room reserved for the bad rows was given back.
+    let rows: Vec<f64> = std::iter::repeat_n(good, 8).flatten().collect();
+    store.record_staged(&rows);
+    assert_eq!((store.len(), store.dropped_count()), (10, 3));
+  }
+
+  #[test]
+  fn unpriced_requests_are_counted_per_model() {
+    let store = EventStore::new(4);
+    let mut unpriced = row(
+      store.names().models.intern("unpriced-model").unwrap(),
+      Provider::Unknown,
+      None,
+      5,
+      0,
+      1,
+    );
+    unpriced[row::PRICED] = 0.0;
+    store.record_staged(&[unpriced, unpriced].concat());
+    let stats = store.stats();
+    assert_eq!(stats.totals.unpriced_requests, 2);
+    assert_eq!(
+      stats
+        .model("unpriced-model")
+        .map(|figures| figures.unpriced_requests),
+      Some(2)
+    );
   }
 
   #[test]
   fn keys_that_share_a_tally_slot_keep_their_own_figures() {
     // More agents than the tally has slots, so some evict others within one batch.
     let store = EventStore::new(1);
-    let model = Symbol::intern("staged-model");
+    let model = store.names().models.intern("staged-model").unwrap();
     let agents: Vec<Symbol> = (0..600)
-      .map(|index| Symbol::intern(&format!("tally-agent-{index}")))
+      .map(|index| {
+        store
+          .names()
+          .agents
+          .intern(&format!("tally-agent-{index}"))
+          .unwrap()
+      })
       .collect();
     let rows: Vec<f64> = (0..3)
       .flat_map(|_| {
         agents
           .iter()
-          .flat_map(|&agent| row(model, Provider::OpenAI, Some(agent), 7, 1))
+          .flat_map(|&agent| row(model, Provider::OpenAI, Some(agent), 7, 1, 1))
       })
       .collect();
-    store.record_staged(&rows).unwrap();
+    store.record_staged(&rows);
     let stats = store.stats();
     for agent in &agents {
-      let figures = stats.agent(&agent.name()).expect("every agent is counted");
+      let figures = stats
+        .agent(&store.names().agents.name(*agent))
+        .expect("every agent is counted");
       assert_eq!(
         (figures.request_count, figures.input_tokens),
         (3, 21),
         "{}",
-        agent.name()
+        store.names().agents.name(*agent)
       );
     }
-    assert_eq!(stats.total_requests, 1_800);
+    assert_eq!(stats.totals.request_count, 1_800);
+  }
+
+  #[test]
+  fn a_record_past_the_largest_exact_total_is_refused_and_changes_nothing() {
+    let store = EventStore::new(4);
+    let pricing = PricingManager::with_default_table();
+    let largest = (1u64 << 53) - 1;
+    assert_eq!(
+      store.record_llm_completed(&pricing, "unpriced-model", largest, 0, None, None),
+      Ok(true)
+    );
+    assert_eq!(
+      store.record_llm_completed(&pricing, "unpriced-model", 1, 0, None, None),
+      Err(Exhausted::InputTokens)
+    );
+    let stats = store.stats();
+    assert_eq!(
+      (
+        stats.totals.request_count,
+        stats.totals.input_tokens,
+        store.len()
+      ),
+      (1, largest, 1)
+    );
+    assert_eq!(
+      store.record_llm_completed(&pricing, "unpriced-model", 0, 5, None, None),
+      Ok(true)
+    );
+  }
+
+  #[test]
+  fn readers_on_many_threads_drain_writers_staging_areas_each_row_once() {
+    const WRITERS: usize = 3;
+    const ROWS_EACH: u64 = 20_000;
+    let store = std::sync::Arc::new(EventStore::new(1_000));
+    let model = store.names().models.intern("staged-model").unwrap();
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let readers: Vec<_> = (0..3)
+      .map(|reader| {
+        let (store, done) = (store.clone(), done.clone());
+        std::thread::spawn(move || {
+          let mut drained = 0;
+          while !done.load(std::sync::atomic::Ordering::Acquire) {
+            match reader {
+              0 => drained += store.drain_all().len() as u64,
+              1 => drop(store.stats()),
+              _ => drop(store.len()),
+            }
+          }
+          drained
+        })
+      })
+      .collect();
+    let writers: Vec<_> = (0..WRITERS)
+      .map(|writer| {
+        let store = store.clone();
+        std::thread::spawn(move || {
+          let area = store.staging_area(64);
+          for input in 1..=ROWS_EACH {
+            let fields = row(model, Provider::OpenAI, None, input, writer as u64, 1);
+            while !area.publish(&fields) {
+              store.drain_staged();
+            }
+          }
+          area.abandon();
+        })
+      })
+      .collect();
+    writers
+      .into_iter()
+      .for_each(|writer| writer.join().unwrap());
+    done.store(true, std::sync::atomic::Ordering::Release);
+    let drained: u64 = readers
+      .into_iter()
+      .map(|reader| reader.join().unwrap())
+      .sum();
+    let stats = store.stats();
+    let total = WRITERS as u64 * ROWS_EACH;
+    assert_eq!(stats.totals.request_count, total);
+    assert_eq!(
+      stats.totals.input_tokens,
+      WRITERS as u64 * ROWS_EACH * (ROWS_EACH + 1) / 2
+    );
+    assert_eq!(drained + store.len() as u64 + store.dropped_count(), total);
   }
 }

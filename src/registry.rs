@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 
-use crate::store::{EventStore, DEFAULT_CAPACITY};
+use crate::store::{EventStore, DEFAULT_CAPACITY, DEFAULT_MAX_KEYS};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CapacityMismatch {
@@ -34,7 +34,12 @@ fn stores() -> &'static Mutex<HashMap<String, Arc<EventStore>>> {
 
 /// The store registered under `name`, created with `capacity` (default 10,000) if there is none.
 /// Asking for an existing store with a different capacity is an error; omitting it never is.
-pub fn shared(name: &str, capacity: Option<usize>) -> Result<Arc<EventStore>, CapacityMismatch> {
+/// `max_keys` applies when the store is created.
+pub fn shared(
+  name: &str,
+  capacity: Option<usize>,
+  max_keys: Option<usize>,
+) -> Result<Arc<EventStore>, CapacityMismatch> {
   let mut stores = stores().lock().unwrap_or_else(PoisonError::into_inner);
   if let Some(store) = stores.get(name) {
     return match capacity {
@@ -46,7 +51,10 @@ pub fn shared(name: &str, capacity: Option<usize>) -> Result<Arc<EventStore>, Ca
       _ => Ok(store.clone()),
     };
   }
-  let store = Arc::new(EventStore::new(capacity.unwrap_or(DEFAULT_CAPACITY)));
+  let store = Arc::new(EventStore::with_max_keys(
+    capacity.unwrap_or(DEFAULT_CAPACITY),
+    max_keys.unwrap_or(DEFAULT_MAX_KEYS),
+  ));
   stores.insert(name.to_owned(), store.clone());
   Ok(store)
 }
@@ -78,18 +86,18 @@ mod tests {
 
   #[test]
   fn same_name_same_store() {
-    let a = shared("registry-test-same", Some(10)).unwrap();
-    let b = shared("registry-test-same", None).unwrap();
+    let a = shared("registry-test-same", Some(10), None).unwrap();
+    let b = shared("registry-test-same", None, None).unwrap();
     assert!(Arc::ptr_eq(&a, &b));
-    let other = shared("registry-test-other", None).unwrap();
+    let other = shared("registry-test-other", None, None).unwrap();
     assert!(!Arc::ptr_eq(&a, &other));
     assert_eq!(other.capacity(), DEFAULT_CAPACITY);
   }
 
   #[test]
   fn capacity_mismatch_is_an_error() {
-    shared("registry-test-mismatch", Some(5)).unwrap();
-    let Err(error) = shared("registry-test-mismatch", Some(6)) else {
+    shared("registry-test-mismatch", Some(5), None).unwrap();
+    let Err(error) = shared("registry-test-mismatch", Some(6), None) else {
       panic!("a different capacity must be refused")
     };
     assert_eq!((error.existing, error.requested), (5, 6));
@@ -98,11 +106,11 @@ mod tests {
 
   #[test]
   fn removed_names_start_fresh() {
-    let first = shared("registry-test-remove", None).unwrap();
+    let first = shared("registry-test-remove", None, None).unwrap();
     assert!(names().contains(&"registry-test-remove".to_owned()));
     assert!(remove("registry-test-remove"));
     assert!(!remove("registry-test-remove"));
-    let second = shared("registry-test-remove", None).unwrap();
+    let second = shared("registry-test-remove", None, None).unwrap();
     assert!(!Arc::ptr_eq(&first, &second));
   }
 }

@@ -5,6 +5,7 @@
 
 use std::hash::BuildHasherDefault;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
 
 use crossbeam::utils::CachePadded;
 use dashmap::DashMap;
@@ -12,32 +13,99 @@ use rustc_hash::FxHasher;
 
 use crate::event::{Event, Payload};
 use crate::provider::Provider;
-use crate::symbol::Symbol;
+use crate::symbol::{Names, Symbol, SymbolTable};
+use crate::usage::{Usage, MAX_SAFE_INTEGER};
 
 type SymbolMap<V> = DashMap<Symbol, V, BuildHasherDefault<FxHasher>>;
 
-/// Figures of one model, provider or agent: completed requests only.
+/// Figures of one model, provider or agent. `request_count` and the token and cost figures count
+/// completed requests only (the crate's rule); `failed_requests` counts the failed ones. In a
+/// store's totals, `request_count` counts both.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ModelStats {
   pub request_count: u64,
+  pub failed_requests: u64,
   pub input_tokens: u64,
   pub output_tokens: u64,
   pub cost_micros: u64,
+  pub cache_read_tokens: u64,
+  pub cache_write_tokens: u64,
+  pub cache_write_1h_tokens: u64,
+  pub reasoning_tokens: u64,
+  /// Completed requests whose model resolved to no price.
+  pub unpriced_requests: u64,
 }
 
 impl ModelStats {
   pub const ZERO: ModelStats = ModelStats {
     request_count: 0,
+    failed_requests: 0,
     input_tokens: 0,
     output_tokens: 0,
     cost_micros: 0,
+    cache_read_tokens: 0,
+    cache_write_tokens: 0,
+    cache_write_1h_tokens: 0,
+    reasoning_tokens: 0,
+    unpriced_requests: 0,
   };
 
+  /// One completed request.
+  pub fn completed(usage: &Usage, cost_micros: u64, priced: bool) -> Self {
+    ModelStats {
+      request_count: 1,
+      input_tokens: usage.input_tokens,
+      output_tokens: usage.output_tokens,
+      cost_micros,
+      cache_read_tokens: usage.cache_read_tokens,
+      cache_write_tokens: usage.cache_write_tokens,
+      cache_write_1h_tokens: usage.cache_write_1h_tokens,
+      reasoning_tokens: usage.reasoning_tokens,
+      unpriced_requests: u64::from(!priced),
+      ..ModelStats::ZERO
+    }
+  }
+
+  fn fields(&self) -> [u64; FIELDS] {
+    [
+      self.request_count,
+      self.failed_requests,
+      self.input_tokens,
+      self.output_tokens,
+      self.cost_micros,
+      self.cache_read_tokens,
+      self.cache_write_tokens,
+      self.cache_write_1h_tokens,
+      self.reasoning_tokens,
+      self.unpriced_requests,
+    ]
+  }
+
+  fn from_fields(fields: [u64; FIELDS]) -> Self {
+    let [request_count, failed_requests, input_tokens, output_tokens, cost_micros, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, reasoning_tokens, unpriced_requests] =
+      fields;
+    ModelStats {
+      request_count,
+      failed_requests,
+      input_tokens,
+      output_tokens,
+      cost_micros,
+      cache_read_tokens,
+      cache_write_tokens,
+      cache_write_1h_tokens,
+      reasoning_tokens,
+      unpriced_requests,
+    }
+  }
+
+  /// Sums never wrap: the store's headroom (see `LiveStats::reserve`) keeps every total, and so
+  /// every per-key figure, within 2^53 - 1.
   pub fn add(&mut self, other: &ModelStats) {
-    self.request_count += other.request_count;
-    self.input_tokens += other.input_tokens;
-    self.output_tokens += other.output_tokens;
-    self.cost_micros = self.cost_micros.saturating_add(other.cost_micros);
+    let mut fields = self.fields();
+    for (field, added) in fields.iter_mut().zip(other.fields()) {
+      *field += added;
+    }
+    *self = ModelStats::from_fields(fields);
   }
 
   pub fn cost_usd(&self) -> f64 {
@@ -45,43 +113,27 @@ impl ModelStats {
   }
 }
 
+const FIELDS: usize = 10;
+
 pub fn micros_to_usd(micros: u64) -> f64 {
   micros as f64 / 1_000_000.0
 }
 
 #[derive(Default)]
-struct AtomicModelStats {
-  request_count: AtomicU64,
-  input_tokens: AtomicU64,
-  output_tokens: AtomicU64,
-  cost_micros: AtomicU64,
-}
+struct AtomicModelStats([AtomicU64; FIELDS]);
 
 impl AtomicModelStats {
   fn add(&self, figures: &ModelStats) {
-    self.request_count.fetch_add(figures.request_count, Relaxed);
-    self.input_tokens.fetch_add(figures.input_tokens, Relaxed);
-    self.output_tokens.fetch_add(figures.output_tokens, Relaxed);
-    self.cost_micros.fetch_add(figures.cost_micros, Relaxed);
+    for (field, added) in self.0.iter().zip(figures.fields()) {
+      if added > 0 {
+        field.fetch_add(added, Relaxed);
+      }
+    }
   }
 
   fn load(&self) -> ModelStats {
-    ModelStats {
-      request_count: self.request_count.load(Relaxed),
-      input_tokens: self.input_tokens.load(Relaxed),
-      output_tokens: self.output_tokens.load(Relaxed),
-      cost_micros: self.cost_micros.load(Relaxed),
-    }
+    ModelStats::from_fields(std::array::from_fn(|index| self.0[index].load(Relaxed)))
   }
-}
-
-#[derive(Default)]
-struct Totals {
-  requests: AtomicU64,
-  failed: AtomicU64,
-  input_tokens: AtomicU64,
-  output_tokens: AtomicU64,
-  cost_micros: AtomicU64,
 }
 
 #[derive(Default)]
@@ -90,41 +142,105 @@ struct ProviderSlot {
   figures: AtomicModelStats,
 }
 
+/// What may still be added to the input, output and cost totals before one passes 2^53 - 1.
+struct Headroom([AtomicU64; 3]);
+
+impl Default for Headroom {
+  fn default() -> Self {
+    Headroom(std::array::from_fn(|_| AtomicU64::new(MAX_SAFE_INTEGER)))
+  }
+}
+
+/// The figure a reservation could not get room for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exhausted {
+  InputTokens,
+  OutputTokens,
+  CostMicros,
+}
+
+impl Headroom {
+  fn take(&self, index: usize, amount: u64) -> bool {
+    self.0[index]
+      .fetch_update(Relaxed, Relaxed, |left| left.checked_sub(amount))
+      .is_ok()
+  }
+
+  fn give_back(&self, index: usize, amount: u64) {
+    self.0[index].fetch_add(amount, Relaxed);
+  }
+
+  /// All three amounts or none.
+  fn reserve(&self, amounts: [u64; 3]) -> Result<(), Exhausted> {
+    const EXHAUSTED: [Exhausted; 3] = [
+      Exhausted::InputTokens,
+      Exhausted::OutputTokens,
+      Exhausted::CostMicros,
+    ];
+    for index in 0..3 {
+      if !self.take(index, amounts[index]) {
+        (0..index).for_each(|taken| self.give_back(taken, amounts[taken]));
+        return Err(EXHAUSTED[index]);
+      }
+    }
+    Ok(())
+  }
+}
+
 /// The live aggregates of one store.
 #[derive(Default)]
 pub struct LiveStats {
-  totals: CachePadded<Totals>,
+  totals: CachePadded<AtomicModelStats>,
+  headroom: CachePadded<Headroom>,
   // Three providers: a fixed array is cheaper than a map and needs no hashing.
   by_provider: [CachePadded<ProviderSlot>; 3],
   by_model: SymbolMap<AtomicModelStats>,
   by_agent: SymbolMap<AtomicModelStats>,
+  overflowed: AtomicU64,
 }
 
 impl LiveStats {
-  /// Counts one event (rules of the crate: completed and failed requests only).
-  pub fn apply(&self, event: &Event) {
+  /// Counts names recorded under `(other)`.
+  pub fn count_overflowed(&self, names: u64) {
+    self.overflowed.fetch_add(names, Relaxed);
+  }
+
+  /// Counts one event (rules of the crate: completed and failed requests only). Its figures must
+  /// have been reserved (`reserve`).
+  pub fn apply(&self, event: &Event, priced: bool) {
     match event.payload {
       Payload::LlmRequestCompleted {
         model,
         provider,
-        input_tokens,
-        output_tokens,
+        usage,
         cost_micros,
         ..
       } => {
-        let figures = ModelStats {
-          request_count: 1,
-          input_tokens,
-          output_tokens,
-          cost_micros,
-        };
-        self.add_completed(model, provider, event.agent, &figures);
+        self.add_completed(
+          model,
+          provider,
+          event.agent,
+          &ModelStats::completed(&usage, cost_micros, priced),
+        );
       }
       Payload::LlmRequestFailed {
         model, provider, ..
       } => self.add_failed(model, provider, event.agent, 1),
       _ => {}
     }
+  }
+
+  /// Takes room for figures about to be added, so that no total passes 2^53 - 1: all of it, or
+  /// none and the figure that had too little.
+  pub fn reserve(
+    &self,
+    input_tokens: u64,
+    output_tokens: u64,
+    cost_micros: u64,
+  ) -> Result<(), Exhausted> {
+    self
+      .headroom
+      .reserve([input_tokens, output_tokens, cost_micros])
   }
 
   /// Adds `figures.request_count` completed requests of one model, provider and agent.
@@ -135,7 +251,7 @@ impl LiveStats {
     agent: Option<Symbol>,
     figures: &ModelStats,
   ) {
-    self.add_totals(figures);
+    self.totals.add(figures);
     self.provider_slot(provider).figures.add(figures);
     add_to(&self.by_model, model, figures);
     if let Some(agent) = agent {
@@ -145,19 +261,25 @@ impl LiveStats {
 
   /// Counts failed requests; their keys appear with zero figures if they were new.
   pub fn add_failed(&self, model: Symbol, provider: Provider, agent: Option<Symbol>, count: u64) {
-    self.totals.requests.fetch_add(count, Relaxed);
-    self.totals.failed.fetch_add(count, Relaxed);
-    self.provider_slot(provider);
-    add_to(&self.by_model, model, &ModelStats::ZERO);
+    let failed = ModelStats {
+      failed_requests: count,
+      ..ModelStats::ZERO
+    };
+    self.totals.add(&ModelStats {
+      request_count: count,
+      ..failed
+    });
+    self.provider_slot(provider).figures.add(&failed);
+    add_to(&self.by_model, model, &failed);
     if let Some(agent) = agent {
-      add_to(&self.by_agent, agent, &ModelStats::ZERO);
+      add_to(&self.by_agent, agent, &failed);
     }
   }
 
   /// Adds what a tally summed, and empties it for the next batch.
   pub fn add_tally(&self, tally: &mut Tally) {
     if tally.totals.request_count > 0 {
-      self.add_totals(&tally.totals);
+      self.totals.add(&tally.totals);
       for (provider, figures) in Provider::ALL.iter().zip(&tally.by_provider) {
         // Completed requests only: a provider with figures has a request count.
         if figures.request_count > 0 {
@@ -174,16 +296,6 @@ impl LiveStats {
     tally.clear();
   }
 
-  fn add_totals(&self, figures: &ModelStats) {
-    let totals = &self.totals;
-    totals.requests.fetch_add(figures.request_count, Relaxed);
-    totals.input_tokens.fetch_add(figures.input_tokens, Relaxed);
-    totals
-      .output_tokens
-      .fetch_add(figures.output_tokens, Relaxed);
-    totals.cost_micros.fetch_add(figures.cost_micros, Relaxed);
-  }
-
   fn provider_slot(&self, provider: Provider) -> &ProviderSlot {
     let slot = &self.by_provider[provider.index()];
     if !slot.seen.load(Relaxed) {
@@ -193,29 +305,26 @@ impl LiveStats {
   }
 
   pub fn total_requests(&self) -> u64 {
-    self.totals.requests.load(Relaxed)
+    self.totals.0[0].load(Relaxed)
   }
 
   pub fn total_cost_micros(&self) -> u64 {
-    self.totals.cost_micros.load(Relaxed)
+    self.totals.load().cost_micros
   }
 
-  pub fn snapshot(&self) -> ComputedStats {
-    let totals = &self.totals;
+  pub fn snapshot(&self, names: Arc<Names>) -> ComputedStats {
     let by_provider = Provider::ALL
       .iter()
       .filter(|provider| self.by_provider[provider.index()].seen.load(Relaxed))
       .map(|&provider| (provider, self.by_provider[provider.index()].figures.load()))
       .collect();
     ComputedStats {
-      total_requests: totals.requests.load(Relaxed),
-      failed_requests: totals.failed.load(Relaxed),
-      total_input_tokens: totals.input_tokens.load(Relaxed),
-      total_output_tokens: totals.output_tokens.load(Relaxed),
-      total_cost_micros: totals.cost_micros.load(Relaxed),
+      totals: self.totals.load(),
       by_model: load_all(&self.by_model),
       by_provider,
       by_agent: load_all(&self.by_agent),
+      overflowed_keys: self.overflowed.load(Relaxed),
+      names,
     }
   }
 }
@@ -348,55 +457,57 @@ fn load_all(map: &SymbolMap<AtomicModelStats>) -> Vec<(Symbol, ModelStats)> {
 }
 
 /// A point-in-time copy of a store's figures.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone)]
 pub struct ComputedStats {
-  pub total_requests: u64,
-  pub failed_requests: u64,
-  pub total_input_tokens: u64,
-  pub total_output_tokens: u64,
-  pub total_cost_micros: u64,
+  /// `request_count` counts completed and failed requests here.
+  pub totals: ModelStats,
   pub by_model: Vec<(Symbol, ModelStats)>,
   pub by_provider: Vec<(Provider, ModelStats)>,
   pub by_agent: Vec<(Symbol, ModelStats)>,
+  /// Names recorded under `(other)` because their dimension was full.
+  pub overflowed_keys: u64,
+  /// The store's names, to read the keys by.
+  pub names: Arc<Names>,
 }
 
 impl ComputedStats {
   pub fn total_cost_usd(&self) -> f64 {
-    micros_to_usd(self.total_cost_micros)
+    micros_to_usd(self.totals.cost_micros)
   }
 
   /// Percent of requests that completed; 100 when there were none.
   pub fn success_rate(&self) -> f64 {
-    if self.total_requests == 0 {
+    let totals = &self.totals;
+    if totals.request_count == 0 {
       return 100.0;
     }
-    (self.total_requests - self.failed_requests) as f64 / self.total_requests as f64 * 100.0
+    (totals.request_count - totals.failed_requests) as f64 / totals.request_count as f64 * 100.0
   }
 
   pub fn avg_cost_per_request_usd(&self) -> f64 {
-    if self.total_requests == 0 {
+    if self.totals.request_count == 0 {
       return 0.0;
     }
-    self.total_cost_usd() / self.total_requests as f64
+    self.total_cost_usd() / self.totals.request_count as f64
   }
 
   pub fn total_tokens(&self) -> u64 {
-    self.total_input_tokens + self.total_output_tokens
+    self.totals.input_tokens + self.totals.output_tokens
   }
 
   pub fn avg_tokens_per_request(&self) -> f64 {
-    if self.total_requests == 0 {
+    if self.totals.request_count == 0 {
       return 0.0;
     }
-    self.total_tokens() as f64 / self.total_requests as f64
+    self.total_tokens() as f64 / self.totals.request_count as f64
   }
 
   pub fn model(&self, name: &str) -> Option<ModelStats> {
-    find_by_name(&self.by_model, name)
+    find_by_name(&self.by_model, &self.names.models, name)
   }
 
   pub fn agent(&self, name: &str) -> Option<ModelStats> {
-    find_by_name(&self.by_agent, name)
+    find_by_name(&self.by_agent, &self.names.agents, name)
   }
 
   pub fn provider(&self, provider: Provider) -> Option<ModelStats> {
@@ -408,9 +519,13 @@ impl ComputedStats {
   }
 }
 
-fn find_by_name(entries: &[(Symbol, ModelStats)], name: &str) -> Option<ModelStats> {
+fn find_by_name(
+  entries: &[(Symbol, ModelStats)],
+  table: &SymbolTable,
+  name: &str,
+) -> Option<ModelStats> {
   entries
     .iter()
-    .find(|(symbol, _)| &*symbol.name() == name)
+    .find(|(symbol, _)| &*table.name(*symbol) == name)
     .map(|(_, figures)| *figures)
 }

@@ -1,64 +1,136 @@
 //! The event store: a bounded lock-free buffer plus live aggregates.
 //!
 //! Producers never lock the buffer: slots are reserved with a compare-and-swap on `occupied`, and
-//! the events go into the `inbox` (a crossbeam `ArrayQueue`) as one batch per reservation; the
+//! the events go into the `inbox` (a crossbeam `SegQueue`) as one batch per reservation; the
 //! aggregates are updated as `stats` describes. Readers move whatever is in the inbox, in order,
 //! to the end of the `ledger` under a mutex that only readers take, and read or remove events
 //! there. So a snapshot or an acknowledgement never pops and re-pushes events under producers'
 //! feet: nothing recorded concurrently is lost or reordered, and the buffer never holds more than
 //! `capacity` events in all.
+//!
+//! The facade records completed requests into staging areas (`staging`) rather than calling in
+//! for each: every read here drains them first, so what any thread recorded is counted and
+//! buffered before anything is read. Each buffered event gets a sequence number, increasing and
+//! never reused, so a reader can ask for just the events after the last one it saw.
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
-use crossbeam::queue::ArrayQueue;
+use crossbeam::queue::SegQueue;
 
 use crate::event::{Event, EventId, StoredEvent};
-use crate::stats::{ComputedStats, LiveStats};
+use crate::staging::StagingArea;
+use crate::stats::{ComputedStats, Exhausted, LiveStats};
 use crate::stream::{self, EventReceiver, EventSender};
+use crate::symbol::Names;
 
 pub const DEFAULT_CAPACITY: usize = 10_000;
 pub const MAX_CAPACITY: usize = 10_000_000;
+/// Names a store aggregates per dimension (models, agents, provider ids) unless told otherwise.
+pub const DEFAULT_MAX_KEYS: usize = 100_000;
 
 pub struct EventStore {
+  names: Arc<Names>,
   capacity: usize,
   occupied: AtomicUsize,
   // Batches of events, one per reservation: a batch costs the queue one push however many events
-  // it holds. Events are kept as `StoredEvent`s, two thirds the size of an `Event`. Every batch
-  // holds at least one reserved event, so the inbox never holds more batches than `capacity`.
-  inbox: ArrayQueue<Box<[StoredEvent]>>,
-  ledger: Mutex<VecDeque<StoredEvent>>,
+  // it holds. Events are kept as `StoredEvent`s, smaller than an `Event`. Every batch holds at
+  // least one reserved event, so `occupied` bounds the inbox; a segmented queue allocates as it
+  // fills rather than `capacity` slots up front, so an idle store costs little.
+  inbox: SegQueue<Box<[StoredEvent]>>,
+  ledger: Mutex<Ledger>,
+  areas: RwLock<Vec<Arc<StagingArea>>>,
   dropped: AtomicU64,
   stats: LiveStats,
   stream: Option<EventSender>,
 }
 
-impl Default for EventStore {
-  fn default() -> Self {
-    Self::new(DEFAULT_CAPACITY)
+/// The buffered events in order, each with its sequence number. An acknowledged event leaves a
+/// gap (`None`) until the gaps are swept, so acknowledging by sequence number costs a binary
+/// search, not a pass over the buffer.
+#[derive(Default)]
+struct Ledger {
+  events: VecDeque<(u64, Option<StoredEvent>)>,
+  gaps: usize,
+  next_seq: u64,
+}
+
+impl Ledger {
+  fn push(&mut self, event: StoredEvent) {
+    self.next_seq += 1;
+    self.events.push_back((self.next_seq, Some(event)));
+  }
+
+  fn live(&self) -> impl Iterator<Item = (u64, &StoredEvent)> {
+    self
+      .events
+      .iter()
+      .filter_map(|(seq, event)| Some((*seq, event.as_ref()?)))
+  }
+
+  /// Removes the event with this sequence number; returns whether it was buffered.
+  fn remove(&mut self, seq: u64) -> bool {
+    let Ok(index) = self.events.binary_search_by_key(&seq, |(held, _)| *held) else {
+      return false;
+    };
+    if self.events[index].1.take().is_none() {
+      return false;
+    }
+    self.gaps += 1;
+    true
+  }
+
+  /// Drops the gaps at the front, and all of them once they are half the ledger, so gaps cost
+  /// amortised O(1) each.
+  fn sweep(&mut self) {
+    while matches!(self.events.front(), Some((_, None))) {
+      self.events.pop_front();
+      self.gaps -= 1;
+    }
+    if self.gaps > 0 && self.gaps * 2 >= self.events.len() {
+      self.events.retain(|(_, event)| event.is_some());
+      self.gaps = 0;
+    }
+  }
+
+  fn clear(&mut self) {
+    self.events.clear();
+    self.gaps = 0;
   }
 }
 
 impl EventStore {
   /// `capacity` is clamped to `1..=MAX_CAPACITY`; callers validate it first.
   pub fn new(capacity: usize) -> Self {
-    Self::build(capacity, None)
+    Self::build(capacity, DEFAULT_MAX_KEYS, None)
+  }
+
+  /// A store that aggregates at most `max_keys` names per dimension; further ones are counted
+  /// under `(other)`.
+  pub fn with_max_keys(capacity: usize, max_keys: usize) -> Self {
+    Self::build(capacity, max_keys, None)
   }
 
   /// A store that also offers every buffered event to a bounded channel of `channel_size`.
-  pub fn with_streaming(capacity: usize, channel_size: usize) -> (Self, EventReceiver) {
+  pub fn with_streaming(
+    capacity: usize,
+    max_keys: usize,
+    channel_size: usize,
+  ) -> (Self, EventReceiver) {
     let (sender, receiver) = stream::bounded(channel_size);
-    (Self::build(capacity, Some(sender)), receiver)
+    (Self::build(capacity, max_keys, Some(sender)), receiver)
   }
 
-  fn build(capacity: usize, stream: Option<EventSender>) -> Self {
+  fn build(capacity: usize, max_keys: usize, stream: Option<EventSender>) -> Self {
     let capacity = capacity.clamp(1, MAX_CAPACITY);
     EventStore {
+      names: Arc::new(Names::new(max_keys)),
       capacity,
       occupied: AtomicUsize::new(0),
-      inbox: ArrayQueue::new(capacity),
-      ledger: Mutex::new(VecDeque::new()),
+      inbox: SegQueue::new(),
+      ledger: Mutex::new(Ledger::default()),
+      areas: RwLock::new(Vec::new()),
       dropped: AtomicU64::new(0),
       stats: LiveStats::default(),
       stream,
@@ -69,15 +141,81 @@ impl EventStore {
     self.capacity
   }
 
+  /// The store's names, by dimension.
+  pub fn names(&self) -> &Arc<Names> {
+    &self.names
+  }
+
   /// Counts the event, then buffers it if there is room; returns whether it was buffered.
-  /// Never blocks and never evicts: a full buffer drops the new event and counts the drop.
-  pub fn record(&self, event: Event) -> bool {
-    self.stats.apply(&event);
-    self.buffer(event)
+  /// Never blocks and never evicts: a full buffer drops the new event and counts the drop. An
+  /// event whose figures would take a total past 2^53 - 1 is refused and changes nothing.
+  pub fn record(&self, event: Event) -> Result<bool, Exhausted> {
+    self.record_priced(event, true)
+  }
+
+  /// Like `record`; `priced` tells whether a completed request's model resolved to a price.
+  pub fn record_priced(&self, event: Event, priced: bool) -> Result<bool, Exhausted> {
+    if let crate::event::Payload::LlmRequestCompleted {
+      usage, cost_micros, ..
+    } = &event.payload
+    {
+      self
+        .stats
+        .reserve(usage.input_tokens, usage.output_tokens, *cost_micros)?;
+    }
+    // What this thread staged comes first, so that events keep the order they were recorded in.
+    self.drain_staged();
+    self.stats.apply(&event, priced);
+    if let Some(overflow) = &event.overflow {
+      self.stats.count_overflowed(overflow.count());
+    }
+    Ok(self.buffer_counted(event))
+  }
+
+  /// A new staging area of `rows` rows for one writer (see `staging`). A writer that outgrows its
+  /// area takes a larger one and abandons the old: areas are drained in the order they were
+  /// taken, so its rows keep their order.
+  pub fn staging_area(&self, rows: usize) -> Arc<StagingArea> {
+    let area = Arc::new(StagingArea::new(rows));
+    self
+      .areas
+      .write()
+      .unwrap_or_else(PoisonError::into_inner)
+      .push(area.clone());
+    area
+  }
+
+  /// Records every row the writers published, and lets go of the areas whose writers are gone.
+  pub fn drain_staged(&self) {
+    let mut abandoned = false;
+    {
+      let areas = self.areas.read().unwrap_or_else(PoisonError::into_inner);
+      for area in areas.iter() {
+        // Before draining: a writer that gave up after this check leaves its rows for the next.
+        let gone = area.is_abandoned();
+        if area.drain(|rows| self.record_staged(rows)) > 0 {
+          area.set_buffer_full(self.len() >= self.capacity);
+        }
+        abandoned |= gone;
+      }
+    }
+    if abandoned {
+      self
+        .areas
+        .write()
+        .unwrap_or_else(PoisonError::into_inner)
+        .retain(|area| {
+          !area.is_abandoned() || {
+            // Rows published between the drain above and this write lock.
+            area.drain(|rows| self.record_staged(rows));
+            false
+          }
+        });
+    }
   }
 
   /// Buffers an event whose figures are already counted.
-  fn buffer(&self, event: Event) -> bool {
+  pub(crate) fn buffer_counted(&self, event: Event) -> bool {
     if !self.reserve_slot() {
       self.dropped.fetch_add(1, Ordering::Relaxed);
       return false;
@@ -85,16 +223,7 @@ impl EventStore {
     if let Some(stream) = &self.stream {
       stream.offer(&event);
     }
-    // The reservation guarantees a free slot: the inbox never holds more than `occupied` batches.
-    if self
-      .inbox
-      .push(Box::new([StoredEvent::new(event)]))
-      .is_err()
-    {
-      self.release_slots(1);
-      self.dropped.fetch_add(1, Ordering::Relaxed);
-      return false;
-    }
+    self.inbox.push(Box::new([StoredEvent::new(event)]));
     true
   }
 
@@ -108,13 +237,8 @@ impl EventStore {
           .iter()
           .for_each(|event| stream.offer(&event.to_event()));
       }
-      let reserved = batch.len();
-      // As in `buffer`, the reservation guarantees a free slot.
-      if self.inbox.push(batch.into_boxed_slice()).is_ok() {
-        buffered = reserved;
-      } else {
-        self.release_slots(reserved);
-      }
+      buffered = batch.len();
+      self.inbox.push(batch.into_boxed_slice());
     }
     if wanted > buffered {
       self
@@ -160,10 +284,12 @@ impl EventStore {
   }
 
   pub fn stats(&self) -> ComputedStats {
-    self.stats.snapshot()
+    self.drain_staged();
+    self.stats.snapshot(self.names.clone())
   }
 
-  /// Buffered events, also those being pushed at this moment.
+  /// Buffered events, also those being pushed at this moment; staged ones count once drained
+  /// (`drain_staged`).
   pub fn len(&self) -> usize {
     self.occupied.load(Ordering::Acquire)
   }
@@ -181,17 +307,22 @@ impl EventStore {
     self.len()
   }
 
-  fn with_ledger<R>(&self, read: impl FnOnce(&mut VecDeque<StoredEvent>) -> R) -> R {
+  fn with_ledger<R>(&self, read: impl FnOnce(&mut Ledger) -> R) -> R {
+    self.drain_staged();
     let mut ledger = self.ledger.lock().unwrap_or_else(PoisonError::into_inner);
     while let Some(batch) = self.inbox.pop() {
-      let (held, needed) = (ledger.len(), ledger.len() + batch.len());
-      if needed > ledger.capacity() {
-        // Doubling keeps moves amortised; the store's capacity bounds the events, so it bounds
-        // the allocation too.
-        let wanted = (ledger.capacity() * 2).min(self.capacity).max(needed);
-        ledger.reserve_exact(wanted - held);
+      let events = &mut ledger.events;
+      let (held, needed) = (events.len(), events.len() + batch.len());
+      if needed > events.capacity() {
+        // Doubling keeps moves amortised; the store's capacity bounds the live events, and
+        // sweeping bounds the gaps, so this bounds the allocation too.
+        let wanted = (events.capacity() * 2).min(self.capacity * 2).max(needed);
+        events.reserve_exact(wanted - held);
       }
-      ledger.extend(batch.into_vec());
+      batch
+        .into_vec()
+        .into_iter()
+        .for_each(|event| ledger.push(event));
     }
     read(&mut ledger)
   }
@@ -199,22 +330,47 @@ impl EventStore {
   /// Lends the buffered events to `read` under the readers' lock, so they are read in place rather
   /// than copied out; the buffer is unchanged.
   pub fn read_buffered<R>(&self, read: impl FnOnce(&Buffered) -> R) -> R {
-    self.with_ledger(|ledger| read(&Buffered(ledger)))
+    self.with_ledger(|ledger| {
+      read(&Buffered {
+        ledger,
+        after: 0,
+        max: usize::MAX,
+      })
+    })
+  }
+
+  /// Like `read_buffered`, for at most `max` events whose sequence numbers follow `after`.
+  pub fn read_after<R>(&self, after: u64, max: usize, read: impl FnOnce(&Buffered) -> R) -> R {
+    self.with_ledger(|ledger| read(&Buffered { ledger, after, max }))
   }
 
   /// Like `read_buffered`; the events leave the buffer if `take` returns true. Returns how many
   /// left.
   pub fn take_buffered(&self, take: impl FnOnce(&Buffered) -> bool) -> usize {
     let taken = self.with_ledger(|ledger| {
-      if !take(&Buffered(ledger)) {
+      let buffered = Buffered {
+        ledger,
+        after: 0,
+        max: usize::MAX,
+      };
+      if !take(&buffered) {
         return 0;
       }
-      let taken = ledger.len();
+      let taken = buffered.len();
       ledger.clear();
       taken
     });
     self.release_slots(taken);
+    self.note_room(taken);
     taken
+  }
+
+  /// Tells the writers that the buffer has room again once events left it.
+  fn note_room(&self, freed: usize) {
+    if freed > 0 {
+      let areas = self.areas.read().unwrap_or_else(PoisonError::into_inner);
+      areas.iter().for_each(|area| area.set_buffer_full(false));
+    }
   }
 
   /// Copies of the buffered events, oldest first; the buffer is unchanged.
@@ -244,35 +400,74 @@ impl EventStore {
     }
     let acknowledged: HashSet<EventId> = ids.iter().copied().collect();
     let removed = self.with_ledger(|ledger| {
-      let before = ledger.len();
-      ledger.retain(|event| !acknowledged.contains(&event.id()));
-      before - ledger.len()
+      let seqs: Vec<u64> = ledger
+        .live()
+        .filter(|(_, event)| acknowledged.contains(&event.id()))
+        .map(|(seq, _)| seq)
+        .collect();
+      seqs.iter().for_each(|&seq| {
+        ledger.remove(seq);
+      });
+      ledger.sweep();
+      seqs.len()
     });
     self.release_slots(removed);
+    self.note_room(removed);
+    removed
+  }
+
+  /// Removes the events with these sequence numbers; returns how many were buffered.
+  pub fn acknowledge(&self, seqs: &[u64]) -> usize {
+    let removed = self.with_ledger(|ledger| {
+      let removed = seqs.iter().filter(|&&seq| ledger.remove(seq)).count();
+      ledger.sweep();
+      removed
+    });
+    self.release_slots(removed);
+    self.note_room(removed);
     removed
   }
 }
 
-/// The buffered events, oldest first, as `EventStore::read_buffered` lends them.
-pub struct Buffered<'a>(&'a VecDeque<StoredEvent>);
+/// The buffered events, oldest first, as `EventStore::read_buffered` lends them: those after a
+/// sequence number, up to a count.
+pub struct Buffered<'a> {
+  ledger: &'a Ledger,
+  after: u64,
+  max: usize,
+}
 
 impl Buffered<'_> {
+  fn events(&self) -> impl Iterator<Item = (u64, &StoredEvent)> {
+    let events = &self.ledger.events;
+    let first = events.partition_point(|(seq, _)| *seq <= self.after);
+    events
+      .range(first..)
+      .filter_map(|(seq, event)| Some((*seq, event.as_ref()?)))
+      .take(self.max)
+  }
+
   pub fn len(&self) -> usize {
-    self.0.len()
+    if self.after == 0 && self.max == usize::MAX {
+      return self.ledger.events.len() - self.ledger.gaps;
+    }
+    self.events().count()
   }
 
   pub fn is_empty(&self) -> bool {
-    self.0.is_empty()
+    self.len() == 0
   }
 
-  /// Shows each event to `visit` without allocating for it.
-  pub fn for_each(&self, mut visit: impl FnMut(&Event)) {
-    self.0.iter().for_each(|stored| stored.show(&mut visit));
+  /// Shows each event and its sequence number to `visit` without allocating for it.
+  pub fn for_each(&self, mut visit: impl FnMut(u64, &Event)) {
+    self
+      .events()
+      .for_each(|(seq, stored)| stored.show(&mut |event| visit(seq, event)));
   }
 
   pub fn to_vec(&self) -> Vec<Event> {
-    let mut events = Vec::with_capacity(self.len());
-    self.for_each(|event| events.push(event.clone()));
+    let mut events = Vec::new();
+    self.for_each(|_, event| events.push(event.clone()));
     events
   }
 }

@@ -1,82 +1,124 @@
-//! Process-wide string interning. Model names, agent ids and provider ids repeat on every request;
-//! events and aggregates hold a 4-byte `Symbol` instead of a copy of the string, and the binding
-//! passes symbols across the JS boundary instead of converting strings on every call.
+//! String interning, one table per store and dimension (models, agents, provider ids). Names
+//! repeat on every request; events and aggregates hold a 4-byte `Symbol` instead of a copy of the
+//! string, and the binding passes symbols across the JS boundary instead of converting strings on
+//! every call. A table belongs to its store, so dropping the store gives its names back, and it
+//! holds at most `limit` names: further ones are counted under `(other)` (`Symbol::OTHER`) and
+//! kept by their events as strings, so a flood of distinct names cannot grow memory without bound.
 
+use std::hash::BuildHasherDefault;
 use std::num::NonZeroU32;
-use std::sync::{Arc, LazyLock};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
+use dashmap::mapref::entry::Entry;
 use dashmap::DashMap;
+use rustc_hash::FxHasher;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Symbol(NonZeroU32);
 
 impl Symbol {
+  /// The key every name beyond a table's limit is counted under.
+  pub const OTHER: Symbol = Symbol(NonZeroU32::MIN);
+  pub const OTHER_NAME: &'static str = "(other)";
+
   pub fn id(self) -> u32 {
     self.0.get()
   }
+}
 
-  /// The symbol with this id, if one was ever interned.
-  pub fn from_id(id: u32) -> Option<Symbol> {
+/// The names of one dimension of one store.
+pub struct SymbolTable {
+  ids: DashMap<Arc<str>, Symbol, BuildHasherDefault<FxHasher>>,
+  // Append-only and lock-free to read, so resolving a symbol never waits for an intern.
+  names: boxcar::Vec<Arc<str>>,
+  interned: AtomicUsize,
+  limit: usize,
+}
+
+impl SymbolTable {
+  /// A table for at most `limit` names besides `(other)`.
+  pub fn new(limit: usize) -> Self {
+    let table = SymbolTable {
+      ids: DashMap::default(),
+      names: boxcar::Vec::new(),
+      interned: AtomicUsize::new(0),
+      limit,
+    };
+    table.names.push(Arc::from(Symbol::OTHER_NAME));
+    table
+  }
+
+  /// The symbol of `name`, interning it on first sight; `None` once the table is full.
+  pub fn intern(&self, name: &str) -> Option<Symbol> {
+    if let Some(symbol) = self.ids.get(name) {
+      return Some(*symbol);
+    }
+    // The entry holds its shard's lock, so a name racing in from two threads is pushed once.
+    match self.ids.entry(Arc::from(name)) {
+      Entry::Occupied(entry) => Some(*entry.get()),
+      Entry::Vacant(entry) => {
+        if self.interned.fetch_add(1, Ordering::Relaxed) >= self.limit {
+          self.interned.fetch_sub(1, Ordering::Relaxed);
+          return None;
+        }
+        let index = self.names.push(entry.key().clone());
+        let id = u32::try_from(index + 1).ok().and_then(NonZeroU32::new)?;
+        Some(*entry.insert(Symbol(id)))
+      }
+    }
+  }
+
+  /// The symbol with this id, if this table handed it out.
+  pub fn from_id(&self, id: u32) -> Option<Symbol> {
     let symbol = Symbol(NonZeroU32::new(id)?);
-    // By entry, not by `count()`: that counts finished pushes, so while another thread is still
-    // pushing a lower id it falls short of an id already handed out.
-    table().names.get(id as usize - 1).map(|_| symbol)
+    // By entry, not by count: while another thread is still pushing a lower id, the count falls
+    // short of an id already handed out.
+    self.names.get(id as usize - 1).map(|_| symbol)
   }
 
-  pub fn intern(name: &str) -> Symbol {
-    table().intern(name)
-  }
-
-  pub fn name(self) -> Arc<str> {
-    table()
+  pub fn name(&self, symbol: Symbol) -> Arc<str> {
+    self
       .names
-      .get(self.0.get() as usize - 1)
+      .get(symbol.id() as usize - 1)
       .cloned()
-      .expect("a Symbol is only made for an interned name")
-  }
-
-  /// Number of names interned so far; ids run from 1 to this number.
-  pub fn count() -> usize {
-    table().names.count()
+      .expect("a Symbol is only made by its own table")
   }
 
   /// The names with ids `from_id..`, in id order, for readers that cache symbols incrementally.
-  pub fn names_from(from_id: u32) -> Vec<Arc<str>> {
-    let names = &table().names;
+  pub fn names_from(&self, from_id: u32) -> Vec<Arc<str>> {
     // Up to the first entry still being pushed, so a reader's cache never has a gap.
     (from_id.max(1) as usize - 1..)
-      .map_while(|index| names.get(index).cloned())
+      .map_while(|index| self.names.get(index).cloned())
       .collect()
   }
 }
 
-struct SymbolTable {
-  ids: DashMap<Arc<str>, Symbol>,
-  // Append-only and lock-free to read, so resolving a symbol never waits for an intern.
-  names: boxcar::Vec<Arc<str>>,
+/// A store's tables, one per dimension.
+pub struct Names {
+  pub models: SymbolTable,
+  pub agents: SymbolTable,
+  pub provider_ids: SymbolTable,
 }
 
-impl SymbolTable {
-  fn intern(&self, name: &str) -> Symbol {
-    if let Some(symbol) = self.ids.get(name) {
-      return *symbol;
+impl Names {
+  pub fn new(max_keys: usize) -> Self {
+    Names {
+      models: SymbolTable::new(max_keys),
+      agents: SymbolTable::new(max_keys),
+      provider_ids: SymbolTable::new(max_keys),
     }
-    let name: Arc<str> = Arc::from(name);
-    // The entry holds its shard's lock, so a name racing in from two threads is pushed once.
-    *self.ids.entry(name.clone()).or_insert_with(|| {
-      let index = self.names.push(name);
-      let id = u32::try_from(index + 1).expect("fewer than 4 billion distinct names");
-      Symbol(NonZeroU32::new(id).expect("index + 1 is never zero"))
-    })
   }
-}
 
-fn table() -> &'static SymbolTable {
-  static TABLE: LazyLock<SymbolTable> = LazyLock::new(|| SymbolTable {
-    ids: DashMap::new(),
-    names: boxcar::Vec::new(),
-  });
-  &TABLE
+  /// Dimensions as the binding numbers them.
+  pub fn table(&self, dimension: u32) -> Option<&SymbolTable> {
+    match dimension {
+      0 => Some(&self.models),
+      1 => Some(&self.agents),
+      2 => Some(&self.provider_ids),
+      _ => None,
+    }
+  }
 }
 
 #[cfg(test)]
@@ -85,36 +127,55 @@ mod tests {
 
   #[test]
   fn interning_is_idempotent_and_reversible() {
-    let a = Symbol::intern("symbol-test-a");
-    let b = Symbol::intern("symbol-test-b");
+    let table = SymbolTable::new(10);
+    let a = table.intern("symbol-test-a").unwrap();
+    let b = table.intern("symbol-test-b").unwrap();
     assert_ne!(a, b);
-    assert_eq!(Symbol::intern("symbol-test-a"), a);
-    assert_eq!(&*a.name(), "symbol-test-a");
-    assert_eq!(Symbol::from_id(b.id()), Some(b));
-    assert_eq!(Symbol::from_id(0), None);
-    assert_eq!(Symbol::from_id(u32::MAX), None);
-    let names = Symbol::names_from(a.id());
-    assert_eq!(&*names[0], "symbol-test-a");
+    assert_ne!(a, Symbol::OTHER);
+    assert_eq!(table.intern("symbol-test-a"), Some(a));
+    assert_eq!(&*table.name(a), "symbol-test-a");
+    assert_eq!(&*table.name(Symbol::OTHER), "(other)");
+    assert_eq!(table.from_id(b.id()), Some(b));
+    assert_eq!(table.from_id(0), None);
+    assert_eq!(table.from_id(u32::MAX), None);
+    assert_eq!(&*table.names_from(a.id())[0], "symbol-test-a");
   }
 
   #[test]
-  fn concurrent_interning_agrees() {
+  fn a_full_table_refuses_new_names_and_keeps_its_own() {
+    let table = SymbolTable::new(2);
+    let kept = table.intern("kept").unwrap();
+    table.intern("second").unwrap();
+    assert_eq!(table.intern("third"), None);
+    assert_eq!(table.intern("kept"), Some(kept));
+    assert_eq!(table.names_from(1).len(), 3);
+  }
+
+  #[test]
+  fn concurrent_interning_agrees_and_respects_the_limit() {
+    let table = Arc::new(SymbolTable::new(150));
     let handles: Vec<_> = (0..4)
       .map(|_| {
-        std::thread::spawn(|| {
+        let table = table.clone();
+        std::thread::spawn(move || {
           (0..200)
-            .map(|i| Symbol::intern(&format!("race-{i}")))
+            .map(|i| table.intern(&format!("race-{i}")))
             .collect::<Vec<_>>()
         })
       })
       .collect();
-    let results: Vec<Vec<Symbol>> = handles
+    let results: Vec<Vec<Option<Symbol>>> = handles
       .into_iter()
       .map(|handle| handle.join().unwrap())
       .collect();
-    assert!(results.windows(2).all(|pair| pair[0] == pair[1]));
+    let interned: std::collections::HashSet<Symbol> =
+      results.iter().flatten().flatten().copied().collect();
+    assert_eq!(interned.len(), 150);
     for (i, symbol) in results[0].iter().enumerate() {
-      assert_eq!(&*symbol.name(), format!("race-{i}"));
+      if let Some(symbol) = symbol {
+        assert_eq!(&*table.name(*symbol), format!("race-{i}"));
+        assert!(results.iter().all(|result| result[i] == Some(*symbol)));
+      }
     }
   }
 }

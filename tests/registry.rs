@@ -6,17 +6,18 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 
 use iron_runtime_analytics::registry::{self, CapacityMismatch};
-use iron_runtime_analytics::{CompletedRequest, EventStore, Provider, Symbol};
+use iron_runtime_analytics::{CompletedRequest, EventStore, Provider, Timing, Usage};
 
-fn completed() -> CompletedRequest {
+fn completed(store: &EventStore) -> CompletedRequest {
   CompletedRequest {
-    model: Symbol::intern("gpt-4o"),
+    model: store.names().models.intern("gpt-4o").unwrap(),
     provider: Provider::OpenAI,
     agent: None,
     provider_id: None,
-    input_tokens: 10,
-    output_tokens: 5,
+    usage: Usage::plain(10, 5),
     cost_micros: 100,
+    timing: Timing::default(),
+    priced: true,
   }
 }
 
@@ -47,30 +48,30 @@ fn every_thread_asking_for_a_name_gets_the_same_store() {
   const THREADS: usize = 16;
   const RECORDS: u64 = 500;
   let stores = together(THREADS, |_| {
-    let store = registry::shared("registry-every-thread", None).unwrap();
+    let store = registry::shared("registry-every-thread", None, None).unwrap();
     for _ in 0..RECORDS {
-      store.record_completed(completed());
+      store.record_completed(completed(&store)).unwrap();
     }
     store
   });
   assert!(stores.iter().all(|store| Arc::ptr_eq(store, &stores[0])));
-  let store = registry::shared("registry-every-thread", None).unwrap();
+  let store = registry::shared("registry-every-thread", None, None).unwrap();
   assert!(Arc::ptr_eq(&store, &stores[0]));
-  assert_eq!(store.stats().total_requests, THREADS as u64 * RECORDS);
+  assert_eq!(store.stats().totals.request_count, THREADS as u64 * RECORDS);
   assert_eq!(
-    store.stats().total_cost_micros,
+    store.stats().totals.cost_micros,
     THREADS as u64 * RECORDS * 100
   );
-  let other = registry::shared("registry-every-thread-other", None).unwrap();
+  let other = registry::shared("registry-every-thread-other", None, None).unwrap();
   assert!(!Arc::ptr_eq(&store, &other));
-  assert_eq!(other.stats().total_requests, 0);
+  assert_eq!(other.stats().totals.request_count, 0);
 }
 
 #[test]
 fn racing_capacities_one_creates_the_others_are_told_both_capacities() {
   const THREADS: usize = 8;
   let outcomes = together(THREADS, |index| {
-    registry::shared("registry-racing", Some(100 + index))
+    registry::shared("registry-racing", Some(100 + index), None)
   });
   let created: Vec<&Arc<EventStore>> = outcomes
     .iter()
@@ -97,7 +98,7 @@ fn racing_capacities_one_creates_the_others_are_told_both_capacities() {
     }
   }
   assert!(
-    registry::shared("registry-racing", None).is_ok(),
+    registry::shared("registry-racing", None, None).is_ok(),
     "no capacity opens it as it is"
   );
 }
@@ -112,9 +113,9 @@ fn removing_a_name_leaves_holders_recording_and_loses_no_count() {
   let seen = together(THREADS, |index| {
     let mut stores: HashMap<usize, Arc<EventStore>> = HashMap::new();
     for round in 0..ROUNDS {
-      let store = registry::shared("registry-churn", Some(1_000)).unwrap();
+      let store = registry::shared("registry-churn", Some(1_000), None).unwrap();
       for _ in 0..RECORDS {
-        store.record_completed(completed());
+        store.record_completed(completed(&store)).unwrap();
       }
       stores.entry(Arc::as_ptr(&store) as usize).or_insert(store);
       if (round + index) % 17 == 0 {
@@ -133,25 +134,25 @@ fn removing_a_name_leaves_holders_recording_and_loses_no_count() {
   );
   let total: u64 = distinct
     .values()
-    .map(|store| store.stats().total_requests)
+    .map(|store| store.stats().totals.request_count)
     .sum();
   assert_eq!(total, (THREADS * ROUNDS) as u64 * RECORDS);
 }
 
 #[test]
 fn a_removed_name_starts_a_fresh_store_while_the_old_one_lives_on() {
-  let old = registry::shared("registry-fresh", Some(5)).unwrap();
-  old.record_completed(completed());
+  let old = registry::shared("registry-fresh", Some(5), None).unwrap();
+  old.record_completed(completed(&old)).unwrap();
   assert!(registry::remove("registry-fresh"));
   let holder = {
     let old = old.clone();
     thread::spawn(move || {
-      old.record_completed(completed());
+      old.record_completed(completed(&old)).unwrap();
       old.len()
     })
   };
   assert_eq!(holder.join().unwrap(), 2);
-  let fresh = registry::shared("registry-fresh", Some(7)).unwrap();
+  let fresh = registry::shared("registry-fresh", Some(7), None).unwrap();
   assert_eq!(
     (fresh.capacity(), fresh.len()),
     (7, 0),

@@ -6,26 +6,28 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier};
 use std::thread;
 
+use iron_runtime_analytics::store::DEFAULT_MAX_KEYS;
 use iron_runtime_analytics::{
-  CompletedRequest, Event, EventStore, Payload, PricingManager, Provider, Symbol,
+  CompletedRequest, Event, EventStore, Payload, PricingManager, Provider, Symbol, Timing, Usage,
 };
 
-fn completed(agent: Symbol, sequence: u64) -> CompletedRequest {
+fn completed(store: &EventStore, agent: Symbol, sequence: u64) -> CompletedRequest {
   CompletedRequest {
-    model: Symbol::intern("gpt-4o"),
+    model: store.names().models.intern("gpt-4o").unwrap(),
     provider: Provider::OpenAI,
     agent: Some(agent),
     provider_id: None,
-    input_tokens: sequence,
-    output_tokens: 1,
+    usage: Usage::plain(sequence, 1),
     cost_micros: 10,
+    timing: Timing::default(),
+    priced: true,
   }
 }
 
 /// (producer, sequence) of a test event.
 fn origin(event: &Event) -> (Symbol, u64) {
   match event.payload {
-    Payload::LlmRequestCompleted { input_tokens, .. } => (event.agent.unwrap(), input_tokens),
+    Payload::LlmRequestCompleted { usage, .. } => (event.agent.unwrap(), usage.input_tokens),
     _ => panic!("only completed events are recorded here"),
   }
 }
@@ -48,31 +50,39 @@ fn full_buffer_drops_new_events_and_still_counts_them() {
   let store = EventStore::new(3);
   let pricing = PricingManager::with_default_table();
   let buffered: Vec<bool> = (0..5)
-    .map(|_| store.record_llm_completed(&pricing, "gpt-4o", 100, 50, None, None))
+    .map(|_| {
+      store
+        .record_llm_completed(&pricing, "gpt-4o", 100, 50, None, None)
+        .unwrap()
+    })
     .collect();
   assert_eq!(buffered, [true, true, true, false, false]);
   assert_eq!((store.len(), store.dropped_count()), (3, 2));
-  assert_eq!(store.stats().total_requests, 5);
+  assert_eq!(store.stats().totals.request_count, 5);
   assert_eq!(
-    store.stats().total_cost_micros,
-    5 * pricing.get("gpt-4o").unwrap().cost_micros(100, 50)
+    store.stats().totals.cost_micros,
+    5 * pricing
+      .get("gpt-4o")
+      .unwrap()
+      .usage_cost_micros(&Usage::plain(100, 50))
+      .unwrap()
   );
 }
 
 #[test]
 fn acknowledged_events_leave_the_buffer_and_free_their_slots() {
   let store = EventStore::new(2);
-  let agent = Symbol::intern("ack-agent");
-  store.record_completed(completed(agent, 1));
-  store.record_completed(completed(agent, 2));
-  assert!(!store.record_completed(completed(agent, 3)));
+  let agent = store.names().agents.intern("ack-agent").unwrap();
+  store.record_completed(completed(&store, agent, 1)).unwrap();
+  store.record_completed(completed(&store, agent, 2)).unwrap();
+  assert!(!store.record_completed(completed(&store, agent, 3)).unwrap());
   let first = store.unsynced_events()[0].id;
   assert_eq!(
     store.mark_synced(&[first, first, iron_runtime_analytics::EventId::new_v4()]),
     1
   );
   assert_eq!(store.unsynced_count(), 1);
-  assert!(store.record_completed(completed(agent, 4)));
+  assert!(store.record_completed(completed(&store, agent, 4)).unwrap());
   let remaining: Vec<u64> = store
     .snapshot_events()
     .iter()
@@ -84,11 +94,15 @@ fn acknowledged_events_leave_the_buffer_and_free_their_slots() {
 #[test]
 fn a_refused_take_leaves_the_buffer_as_it_was() {
   let store = EventStore::new(4);
-  let agent = Symbol::intern("take-agent");
-  (1..=3).for_each(|sequence| assert!(store.record_completed(completed(agent, sequence))));
+  let agent = store.names().agents.intern("take-agent").unwrap();
+  (1..=3).for_each(|sequence| {
+    assert!(store
+      .record_completed(completed(&store, agent, sequence))
+      .unwrap())
+  });
   let read = store.read_buffered(|events| {
     let mut sequences = Vec::new();
-    events.for_each(|event| sequences.push(origin(event).1));
+    events.for_each(|_, event| sequences.push(origin(event).1));
     (events.len(), sequences)
   });
   assert_eq!(read, (3, vec![1, 2, 3]));
@@ -96,19 +110,23 @@ fn a_refused_take_leaves_the_buffer_as_it_was() {
   assert_eq!(store.len(), 3);
   assert_eq!(store.take_buffered(|events| events.len() == 3), 3);
   assert_eq!((store.len(), store.snapshot_events().len()), (0, 0));
-  assert!(store.record_completed(completed(agent, 4)));
+  assert!(store.record_completed(completed(&store, agent, 4)).unwrap());
 }
 
 #[test]
 fn streaming_never_blocks_and_counts_what_the_channel_could_not_take() {
-  let (store, receiver) = EventStore::with_streaming(100, 2);
-  let agent = Symbol::intern("stream-agent");
+  let (store, receiver) = EventStore::with_streaming(100, DEFAULT_MAX_KEYS, 2);
+  let agent = store.names().agents.intern("stream-agent").unwrap();
   for sequence in 0..10 {
-    assert!(store.record_completed(completed(agent, sequence)));
+    assert!(store
+      .record_completed(completed(&store, agent, sequence))
+      .unwrap());
   }
   assert_eq!((receiver.len(), receiver.dropped_count()), (2, 8));
   receiver.close();
-  assert!(store.record_completed(completed(agent, 10)));
+  assert!(store
+    .record_completed(completed(&store, agent, 10))
+    .unwrap());
   assert_eq!(
     receiver.try_recv(),
     iron_runtime_analytics::Received::Closed
@@ -127,10 +145,18 @@ fn concurrent_record_snapshot_acknowledge_and_drain_lose_nothing() {
     .map(|index| {
       let (store, start) = (store.clone(), start.clone());
       thread::spawn(move || {
-        let agent = Symbol::intern(&format!("producer-{index}"));
+        let agent = store
+          .names()
+          .agents
+          .intern(&format!("producer-{index}"))
+          .unwrap();
         start.wait();
         let dropped: BTreeSet<u64> = (0..PER_PRODUCER)
-          .filter(|&sequence| !store.record_completed(completed(agent, sequence)))
+          .filter(|&sequence| {
+            !store
+              .record_completed(completed(&store, agent, sequence))
+              .unwrap()
+          })
           .collect();
         (agent, dropped)
       })
@@ -180,7 +206,7 @@ fn concurrent_record_snapshot_acknowledge_and_drain_lose_nothing() {
     .map(|(_, dropped)| dropped.len() as u64)
     .sum();
   assert_eq!(
-    store.stats().total_requests,
+    store.stats().totals.request_count,
     total,
     "stats count every record, dropped or not"
   );
@@ -206,7 +232,7 @@ fn concurrent_record_snapshot_acknowledge_and_drain_lose_nothing() {
       seen,
       expected,
       "each buffered event of {} exactly once",
-      agent.name()
+      store.names().agents.name(agent)
     );
   }
 }
@@ -214,9 +240,9 @@ fn concurrent_record_snapshot_acknowledge_and_drain_lose_nothing() {
 #[test]
 fn a_stream_ends_when_its_store_is_gone_or_it_is_closed() {
   use iron_runtime_analytics::Received;
-  let agent = Symbol::intern("ending-agent");
-  let (store, receiver) = EventStore::with_streaming(10, 10);
-  assert!(store.record_completed(completed(agent, 0)));
+  let (store, receiver) = EventStore::with_streaming(10, DEFAULT_MAX_KEYS, 10);
+  let agent = store.names().agents.intern("ending-agent").unwrap();
+  assert!(store.record_completed(completed(&store, agent, 0)).unwrap());
   drop(store);
   assert!(
     matches!(receiver.try_recv(), Received::Event(_)),
@@ -224,8 +250,8 @@ fn a_stream_ends_when_its_store_is_gone_or_it_is_closed() {
   );
   assert_eq!(receiver.try_recv(), Received::Closed);
 
-  let (store, receiver) = EventStore::with_streaming(10, 10);
-  assert!(store.record_completed(completed(agent, 1)));
+  let (store, receiver) = EventStore::with_streaming(10, DEFAULT_MAX_KEYS, 10);
+  assert!(store.record_completed(completed(&store, agent, 1)).unwrap());
   receiver.close();
   assert_eq!(
     receiver.try_recv(),
@@ -233,7 +259,7 @@ fn a_stream_ends_when_its_store_is_gone_or_it_is_closed() {
     "closing discards what was waiting"
   );
   assert!(
-    store.record_completed(completed(agent, 2)),
+    store.record_completed(completed(&store, agent, 2)).unwrap(),
     "recording goes on"
   );
   assert_eq!(
@@ -255,7 +281,8 @@ fn concurrent_streaming_consumer_misses_no_event() {
   const PRODUCERS: usize = 3;
   const PER_PRODUCER: u64 = 20_000;
   let total = PRODUCERS as u64 * PER_PRODUCER;
-  let (store, receiver) = EventStore::with_streaming(total as usize, total as usize);
+  let (store, receiver) =
+    EventStore::with_streaming(total as usize, DEFAULT_MAX_KEYS, total as usize);
   let store = Arc::new(store);
   let start = Arc::new(Barrier::new(PRODUCERS + 1));
 
@@ -278,10 +305,16 @@ fn concurrent_streaming_consumer_misses_no_event() {
     .map(|index| {
       let (store, start) = (store.clone(), start.clone());
       thread::spawn(move || {
-        let agent = Symbol::intern(&format!("streaming-producer-{index}"));
+        let agent = store
+          .names()
+          .agents
+          .intern(&format!("streaming-producer-{index}"))
+          .unwrap();
         start.wait();
         for sequence in 0..PER_PRODUCER {
-          assert!(store.record_completed(completed(agent, sequence)));
+          assert!(store
+            .record_completed(completed(&store, agent, sequence))
+            .unwrap());
           if sequence % 1_000 == 0 {
             // Pauses let the consumer drain the channel and block on an empty one.
             thread::sleep(std::time::Duration::from_micros(200));
@@ -297,7 +330,7 @@ fn concurrent_streaming_consumer_misses_no_event() {
   assert_eq!(received.len() as u64, total);
   assert_ordered_per_producer(&received);
   assert_eq!(dropped, 0);
-  assert_eq!(store.stats().total_requests, total);
+  assert_eq!(store.stats().totals.request_count, total);
 }
 
 #[test]
@@ -305,7 +338,8 @@ fn a_full_channel_never_blocks_producers_and_counts_every_event_it_could_not_tak
   use iron_runtime_analytics::Received;
   const PRODUCERS: usize = 4;
   const PER_PRODUCER: u64 = 5_000;
-  let (store, receiver) = EventStore::with_streaming(PRODUCERS * PER_PRODUCER as usize, 16);
+  let (store, receiver) =
+    EventStore::with_streaming(PRODUCERS * PER_PRODUCER as usize, DEFAULT_MAX_KEYS, 16);
   let (store, receiver) = (Arc::new(store), Arc::new(receiver));
   let producing = Arc::new(AtomicBool::new(true));
   let consumer = {
@@ -328,8 +362,16 @@ fn a_full_channel_never_blocks_producers_and_counts_every_event_it_could_not_tak
     .map(|index| {
       let store = store.clone();
       thread::spawn(move || {
-        let agent = Symbol::intern(&format!("full-channel-producer-{index}"));
-        (0..PER_PRODUCER).all(|sequence| store.record_completed(completed(agent, sequence)))
+        let agent = store
+          .names()
+          .agents
+          .intern(&format!("full-channel-producer-{index}"))
+          .unwrap();
+        (0..PER_PRODUCER).all(|sequence| {
+          store
+            .record_completed(completed(&store, agent, sequence))
+            .unwrap()
+        })
       })
     })
     .collect();

@@ -14,7 +14,6 @@ const store = EventStore.shared(name)
 const stopped = () => stop !== undefined && Atomics.load(stop, 0) !== 0
 let recorded = 0
 store.recordLlmCompleted(pricing, 'gpt-4o-mini', recorded++, 1, agentId)
-store.flush()
 parentPort.postMessage('started')
 
 if (streaming) {
@@ -33,5 +32,4 @@ if (streaming) {
 } else {
   while (!stopped()) store.recordLlmCompleted(pricing, 'gpt-4o-mini', recorded++, 1, agentId)
 }
-store.flush()
 parentPort.postMessage({ recorded })

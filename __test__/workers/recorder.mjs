@@ -1,4 +1,4 @@
-// Records `count` completed requests into the shared store `name`, flushes, and reports.
+// Records `count` completed requests into the shared store `name`, and reports.
 // workerData: { name, capacity?, count, agentId?, models?, inputTokens?, outputTokens?,
 //   pricing? (LiteLLM JSON), gate? (Int32Array: wait until it is non-zero), attempted?
 //   (Int32Array: counts each record before it is made) }
@@ -24,7 +24,4 @@ for (let i = 0; i < count; i++) {
   if (attempted) Atomics.add(attempted, 0, 1)
   store.recordLlmCompleted(pricing, models[i % models.length], inputTokens, outputTokens, agentId)
 }
-// Staged requests reach the shared store by the end of this event-loop turn at the latest; flush() makes
-// sure they are there before the main thread hears that this worker is done.
-store.flush()
 parentPort.postMessage({ recorded: count })

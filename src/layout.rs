@@ -1,0 +1,129 @@
+//! Every layout the native core shares with the TypeScript facade, defined here once. The binding
+//! exports these numbers (`layout()`), and the facade reads its offsets from there, so a field is
+//! named in both languages and placed in one.
+
+/// A staging area: a header of three counters, each on its own cache line, then a ring of rows.
+/// The counters are `u32`s that wrap; `head - tail` is the number of rows published and not yet
+/// drained.
+pub mod staging {
+  /// `u32` index of the rows published by the writer.
+  pub const HEAD: usize = 0;
+  /// `u32` index of the rows drained by readers.
+  pub const TAIL: usize = 16;
+  /// `u32` index of a flag a drain sets when it found the buffer full (1) or with room (0).
+  pub const BUFFER_FULL: usize = 32;
+  /// `f64` index of the first row.
+  pub const ROWS_AT: usize = 24;
+  /// Rows in a thread's first ring. A writer that finds its ring full takes one twice as large,
+  /// up to `MAX_ROWS`, and after that drains its ring itself: a store a thread records into
+  /// rarely costs it little memory, and a busy one few native calls.
+  pub const FIRST_ROWS: usize = 16;
+  pub const MAX_ROWS: usize = 1024;
+
+  /// Bytes of an area of `rows` rows.
+  pub const fn bytes(rows: usize) -> usize {
+    (ROWS_AT + rows * row::STRIDE) * 8
+  }
+
+  /// The `f64` fields of one staged completed request. Names are symbol ids (0: absent), the
+  /// provider is its index, counts are non-negative safe integers, the cost is in micros, a
+  /// timestamp of 0 means "when drained", and an absent duration is -1.
+  pub mod row {
+    pub const MODEL: usize = 0;
+    pub const PROVIDER: usize = 1;
+    pub const AGENT: usize = 2;
+    pub const PROVIDER_ID: usize = 3;
+    pub const INPUT_TOKENS: usize = 4;
+    pub const OUTPUT_TOKENS: usize = 5;
+    pub const CACHE_READ_TOKENS: usize = 6;
+    pub const CACHE_WRITE_TOKENS: usize = 7;
+    pub const CACHE_WRITE_1H_TOKENS: usize = 8;
+    pub const REASONING_TOKENS: usize = 9;
+    pub const COST_MICROS: usize = 10;
+    pub const TIMESTAMP_MS: usize = 11;
+    pub const DURATION_MS: usize = 12;
+    pub const TIME_TO_FIRST_TOKEN_MS: usize = 13;
+    /// 1 when the model resolved to a price, else 0.
+    pub const PRICED: usize = 14;
+    pub const STRIDE: usize = 15;
+  }
+}
+
+/// An event as the binding writes it for the facade: `STRIDE` numbers, its id apart.
+pub mod event_row {
+  pub const KIND: usize = 0;
+  pub const TIMESTAMP_MS: usize = 1;
+  pub const AGENT: usize = 2;
+  pub const MODEL: usize = 3;
+  pub const PROVIDER: usize = 4;
+  pub const PROVIDER_ID: usize = 5;
+  // Completed requests.
+  pub const INPUT_TOKENS: usize = 6;
+  pub const OUTPUT_TOKENS: usize = 7;
+  pub const COST_MICROS: usize = 8;
+  pub const CACHE_READ_TOKENS: usize = 9;
+  pub const CACHE_WRITE_TOKENS: usize = 10;
+  pub const CACHE_WRITE_1H_TOKENS: usize = 11;
+  pub const REASONING_TOKENS: usize = 12;
+  /// -1 when absent.
+  pub const DURATION_MS: usize = 13;
+  pub const TIME_TO_FIRST_TOKEN_MS: usize = 14;
+  // Failed requests: an index into the read's error arrays, -1 for none.
+  pub const FAILURE: usize = 6;
+  // Budget thresholds.
+  pub const THRESHOLD_PERCENT: usize = 6;
+  pub const CURRENT_SPEND_MICROS: usize = 7;
+  pub const BUDGET_MICROS: usize = 8;
+  // Router lifecycle.
+  pub const PORT: usize = 6;
+  pub const TOTAL_REQUESTS: usize = 6;
+  pub const TOTAL_COST_MICROS: usize = 7;
+  /// The event's place in the buffer: increasing, never reused.
+  pub const SEQ: usize = 15;
+  pub const STRIDE: usize = 16;
+}
+
+/// A store's figures as the binding writes them: the head, then the model, provider and agent
+/// rows, then the symbol ids of the models with unpriced requests.
+pub mod stats {
+  pub const REQUESTS: usize = 0;
+  pub const FAILED: usize = 1;
+  pub const INPUT_TOKENS: usize = 2;
+  pub const OUTPUT_TOKENS: usize = 3;
+  pub const COST_MICROS: usize = 4;
+  pub const CACHE_READ_TOKENS: usize = 5;
+  pub const CACHE_WRITE_TOKENS: usize = 6;
+  pub const CACHE_WRITE_1H_TOKENS: usize = 7;
+  pub const REASONING_TOKENS: usize = 8;
+  pub const UNPRICED_REQUESTS: usize = 9;
+  pub const OVERFLOWED_KEYS: usize = 10;
+  pub const MODEL_ROWS: usize = 11;
+  pub const PROVIDER_ROWS: usize = 12;
+  pub const AGENT_ROWS: usize = 13;
+  pub const UNPRICED_MODELS: usize = 14;
+  pub const HEAD: usize = 15;
+
+  /// One key's figures; providers are keyed by their index.
+  pub mod row {
+    pub const KEY: usize = 0;
+    pub const REQUESTS: usize = 1;
+    pub const FAILED: usize = 2;
+    pub const INPUT_TOKENS: usize = 3;
+    pub const OUTPUT_TOKENS: usize = 4;
+    pub const COST_MICROS: usize = 5;
+    pub const CACHE_READ_TOKENS: usize = 6;
+    pub const CACHE_WRITE_TOKENS: usize = 7;
+    pub const CACHE_WRITE_1H_TOKENS: usize = 8;
+    pub const REASONING_TOKENS: usize = 9;
+    pub const STRIDE: usize = 10;
+  }
+}
+
+/// Event types by kind, as rows and inputs number them.
+pub const EVENT_KINDS: [&str; 5] = [
+  "llm_request_completed",
+  "llm_request_failed",
+  "budget_threshold_reached",
+  "router_started",
+  "router_stopped",
+];
