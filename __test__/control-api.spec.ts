@@ -75,11 +75,11 @@ describe('ingestion', () => {
   // Each answer is the one iron_control_api 0.4.0 gives (see __test__/interop.spec.ts).
   it('answers 401 UNAUTHORIZED to an unknown token, 400 INVALID_TOKEN to a malformed one, and stores nothing', async () => {
     const unknown = await post(api, wireEvent({ ic_token: 'nope' }))
-    expect([unknown.status, (await unknown.json()).error]).toEqual([401, 'UNAUTHORIZED'])
+    expect([unknown.status, ((await unknown.json()) as { error: string }).error]).toEqual([401, 'UNAUTHORIZED'])
     const malformedApi = await startServer({ malformedTokens: ['signed-but-agent-x'] })
     try {
       const malformed = await post(malformedApi, wireEvent({ ic_token: 'signed-but-agent-x' }))
-      expect([malformed.status, (await malformed.json()).error]).toEqual([400, 'INVALID_TOKEN'])
+      expect([malformed.status, ((await malformed.json()) as { error: string }).error]).toEqual([400, 'INVALID_TOKEN'])
       expect(storedCount(malformedApi)).toBe(0)
     } finally {
       await malformedApi.close()
@@ -99,7 +99,7 @@ describe('ingestion', () => {
   ])('answers %s with %i and stores nothing', async (_, overrides, status) => {
     const response = await post(api, wireEvent(overrides))
     expect(response.status).toBe(status)
-    if (status === 400) expect((await response.json()).error).toBe('VALIDATION_ERROR')
+    if (status === 400) expect(((await response.json()) as { error: string }).error).toBe('VALIDATION_ERROR')
     expect(storedCount(api)).toBe(0)
   })
 

@@ -176,7 +176,8 @@ describe('SendQueue', () => {
 
   const llm = (i: number, agentId?: string): AnalyticsEvent => ({
     type: 'llm_request_completed', eventId: `e${i}`, timestampMs: 1, model: 'gpt-4o', provider: 'openai',
-    inputTokens: 1, outputTokens: 1, costMicros: 1, ...(agentId ? { agentId } : {}),
+    inputTokens: 1, outputTokens: 1, costMicros: 1, cacheReadTokens: 0, cacheWriteTokens: 0, cacheWrite1hTokens: 0, reasoningTokens: 0,
+    ...(agentId ? { agentId } : {}),
   })
 
   it('reads a batch at a time past its cursor, never an event twice', () => {

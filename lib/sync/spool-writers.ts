@@ -114,7 +114,8 @@ export function claimGoneWriters(dir: string, taker: string, names: readonly str
   }
   for (const name of names) {
     const temporary = TEMPORARY.exec(name)
-    if (temporary && temporary[1] !== taker && !present.has(lockName(temporary[1]))) rmSync(join(dir, name), { force: true })
+    const writer = temporary?.[1]
+    if (writer && writer !== taker && (!present.has(lockName(writer)) || claimed.includes(writer))) rmSync(join(dir, name), { force: true })
   }
   return claimed
 }
