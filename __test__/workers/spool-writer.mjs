@@ -25,13 +25,11 @@ process.once('SIGTERM', async () => {
 })
 
 if (mode === '--drain') {
-  const timer = setInterval(() => {
-    const { spooled, queued } = client.metrics()
-    if (spooled === 0 && queued === 0 && store.len() === 0) {
-      clearInterval(timer)
-      handle.stop().then((report) => process.stdout.write(`drained ${JSON.stringify(report)}\n`))
-    }
-  }, 20)
+  // Each round waits for the spool's first load, so the loop cannot end before it has begun.
+  const drained = () => client.metrics().spooled === 0 && client.metrics().queued === 0 && store.len() === 0
+  do await client.syncEvents()
+  while (!drained())
+  process.stdout.write(`drained ${JSON.stringify(await handle.stop())}\n`)
 } else {
   let seq = 0
   const burst = () => {
