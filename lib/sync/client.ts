@@ -7,7 +7,7 @@
 // rejected events leave the buffer; kept ones go back to their place. With a spool (spool.ts),
 // the events not delivered are also on disk within spoolFlushMs.
 import type { AnalyticsEvent } from '../events.js'
-import { toProtocol012, type Protocol012Request } from '../protocol012.js'
+import type { Protocol012Request } from '../protocol012.js'
 import { EventStore } from '../store.js'
 import { bufferOf, type BufferedEvents } from './buffer.js'
 import { SyncConfig, settingsOf, type Settings } from './config.js'
@@ -269,7 +269,8 @@ export class SyncClient {
       if (!more) break
       await nextTick()
     }
-    this.#spool!.flush()
+    await this.#spool?.flush()
+    if (!this.#spool) return
     if (Date.now() - this.#lastAdoptAt >= ADOPT_MS) {
       this.#lastAdoptAt = Date.now()
       this.#spool!.adopt()
@@ -284,13 +285,8 @@ export class SyncClient {
     const batch = this.#buffer.eventsAfter(this.#spoolCursor, max)
     for (const { seq, event } of batch) {
       this.#spoolCursor = seq
-      if (!isLlm(event)) continue
-      try {
-        toProtocol012(event, '')
-      } catch {
-        continue // The send queue rejects it on its own.
-      }
-      spool.append(event)
+      // One the send queue cannot encode is acknowledged in the spool when the queue rejects it.
+      if (isLlm(event)) spool.append(event)
     }
     return batch.length === max
   }
@@ -394,6 +390,7 @@ export class SyncClient {
       if (pending) return { pending, token: token! }
       if (this.#queue.exhausted || this.#queue.queued + this.#inFlight >= MAX_HELD || this.#policy!.serverWait(now) > 0) return undefined
       for (const { event, error } of this.#queue.read()) {
+        this.#spool?.acknowledge(event.eventId)
         this.#rejected++
         this.#lastError = `event ${event.eventId} cannot be sent and was rejected: ${error.message}`
       }
@@ -519,7 +516,7 @@ export class SyncClient {
   #spoolCatchUp(): void {
     try {
       while (this.#spoolNewEvents(SPOOL_READ_BATCH));
-      this.#spool?.flush()
+      this.#spool?.flushSync()
     } catch (error) {
       this.#spoolFailed(error)
     }

@@ -7,7 +7,7 @@
 // each event taken back is copied into the taker's own segment before the file it came from is
 // deleted, so a crash at any moment leaves every event on disk at least once. Events hold no
 // credential: the IC token is never written.
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs'
+import { closeSync, fsync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import type { AnalyticsEvent } from '../events.js'
 import type { Protocol012Request } from '../protocol012.js'
@@ -120,10 +120,25 @@ export class Spool {
     this.#acks.push(eventId)
   }
 
-  /** Writes what is pending and fsyncs it; then rotates, compacts and bounds the segments. */
-  flush(): void {
+  /**
+   * Writes what is pending and fsyncs it, off the event loop (a sync can take tens of ms); then
+   * rotates, compacts and bounds the segments. One flush at a time.
+   */
+  async flush(): Promise<void> {
+    this.#write()
+    const fd = this.#fd
+    await new Promise<void>((resolve, reject) => fsync(fd, (error) => (error ? reject(error) : resolve())))
+    this.#tidy()
+  }
+
+  /** flush(), on the event loop: for stop, when nothing else is to run. */
+  flushSync(): void {
     this.#write()
     fsyncSync(this.#fd)
+    this.#tidy()
+  }
+
+  #tidy(): void {
     const current = this.#segments[this.#segments.length - 1]
     if (current.bytes >= this.#segmentBytes) this.#openSegment()
     while (this.#segments.length > 1 && this.#segments[0].live === 0) this.#removeOldest()
@@ -147,7 +162,7 @@ export class Spool {
       takeover.reading ??= lines(join(this.dir, takeover.files[0]))
       const next = await takeover.reading.next()
       if (next.done) {
-        this.flush()
+        await this.flush()
         rmSync(join(this.dir, takeover.files.shift()!), { force: true })
         takeover.reading = undefined
         if (takeover.files.length === 0) this.#takeovers.shift()
@@ -173,7 +188,7 @@ export class Spool {
    */
   close(): void {
     try {
-      this.flush()
+      this.flushSync()
     } finally {
       this.#closeFd()
     }
