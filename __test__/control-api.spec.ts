@@ -54,6 +54,7 @@ describe('ingestion', () => {
       error_message: 'Too many requests',
     })
     expect((await post(api, failed)).status).toBe(202)
+    // The real server stores 0 where this one stores NULL.
     expect(rows(api)[0]).toMatchObject({
       event_type: 'llm_request_failed',
       input_tokens: null,
@@ -71,39 +72,56 @@ describe('ingestion', () => {
     expect(rows(api).map((row) => row.agent_id).sort()).toEqual([AGENT, 'agent-8'])
   })
 
-  it('answers 401 to an unknown or missing token and stores nothing', async () => {
-    expect((await post(api, wireEvent({ ic_token: 'nope' }))).status).toBe(401)
-    const { ic_token, ...anonymous } = wireEvent()
-    expect((await post(api, anonymous)).status).toBe(401)
+  // Each answer is the one iron_control_api 0.4.0 gives (see __test__/interop.spec.ts).
+  it('answers 401 UNAUTHORIZED to an unknown token, 400 INVALID_TOKEN to a malformed one, and stores nothing', async () => {
+    const unknown = await post(api, wireEvent({ ic_token: 'nope' }))
+    expect([unknown.status, ((await unknown.json()) as { error: string }).error]).toEqual([401, 'UNAUTHORIZED'])
+    const malformedApi = await startServer({ malformedTokens: ['signed-but-agent-x'] })
+    try {
+      const malformed = await post(malformedApi, wireEvent({ ic_token: 'signed-but-agent-x' }))
+      expect([malformed.status, ((await malformed.json()) as { error: string }).error]).toEqual([400, 'INVALID_TOKEN'])
+      expect(storedCount(malformedApi)).toBe(0)
+    } finally {
+      await malformedApi.close()
+    }
     expect(storedCount(api)).toBe(0)
   })
 
   it.each([
-    ['a bad event_type', { event_type: 'router_started' }],
-    ['a bad provider', { provider: 'google' }],
-    ['a completed event without token counts', { input_tokens: undefined }],
-    ['a fractional token count', { output_tokens: 1.5 }],
-    ['a negative cost', { cost_micros: -1 }],
-    ['a null optional field', { provider_id: null }],
-    ['an empty model', { model: '' }],
-    ['a missing event_id', { event_id: undefined }],
-    ['a string timestamp', { timestamp_ms: '1700000000000' }],
-    ['an agent id in the body', { agent_id: 'agent-9' }],
-  ])('answers 400 to %s', async (_, overrides) => {
+    ['a bad event_type', { event_type: 'router_started' }, 400],
+    ['a bad provider', { provider: 'google' }, 400],
+    ['a completed event without token counts', { input_tokens: undefined }, 400],
+    ['a fractional token count', { output_tokens: 1.5 }, 422],
+    ['a missing event_id', { event_id: undefined }, 422],
+    ['a missing token', { ic_token: undefined }, 422],
+    ['a missing model, even with an unknown token', { model: undefined, ic_token: 'nope' }, 422],
+    ['a string timestamp', { timestamp_ms: '1700000000000' }, 422],
+  ])('answers %s with %i and stores nothing', async (_, overrides, status) => {
     const response = await post(api, wireEvent(overrides))
-    expect(response.status).toBe(400)
-    expect(((await response.json()) as { error?: unknown }).error).toEqual(expect.any(String))
+    expect(response.status).toBe(status)
+    if (status === 400) expect(((await response.json()) as { error: string }).error).toBe('VALIDATION_ERROR')
     expect(storedCount(api)).toBe(0)
   })
 
-  it('answers 400 to a failed event that carries token counts', async () => {
-    expect((await post(api, wireEvent({ event_type: 'llm_request_failed' }))).status).toBe(400)
+  it.each([
+    ['a completed event without cost', { cost_micros: undefined }],
+    ['a negative cost', { cost_micros: -1 }],
+    ['a null optional field', { provider_id: null }],
+    ['an empty model', { model: '' }],
+    ['an unknown field', { colour: 'blue' }],
+    ['an agent id in the body', { agent_id: 'agent-9' }],
+    ['a failed event that carries token counts', { event_type: 'llm_request_failed' }],
+    ['a cost past 2^53', { cost_micros: 2 ** 54 }],
+  ])('takes %s, as the real server does', async (_, overrides) => {
+    expect((await post(api, wireEvent(overrides))).status).toBe(202)
+    expect(storedCount(api)).toBe(1)
   })
 
-  it('answers 400 to a body that is not a JSON object, 415 to another content type', async () => {
+  it('answers 400 to a body that is not JSON, 422 to JSON of another shape, 415 to another content type, 413 past 2 MiB', async () => {
     expect((await post(api, '{"ic_token":')).status).toBe(400)
-    expect((await post(api, '[1]')).status).toBe(400)
+    expect((await post(api, '[1]')).status).toBe(422)
     expect((await post(api, wireEvent(), { 'content-type': 'text/plain' })).status).toBe(415)
+    expect((await post(api, wireEvent({ event_type: 'llm_request_failed', error_message: 'x'.repeat(3_000_000) }))).status).toBe(413)
   })
 
   it('answers 404 elsewhere and 405 to another method', async () => {

@@ -31,7 +31,10 @@ describe('sync (16)', () => {
     expect(config.syncInterval).toBe(30_000)
     expect(config.batchThreshold).toBe(10)
     expect(config.timeout).toBe(30_000)
-    expect(config.maxEventsPerMinute).toBe(1000)
+    expect(config.maxEventsPerMinute).toBe(0)
+    expect(config.maxRetryAfterMs).toBe(300_000)
+    expect(config.spoolFlushMs).toBe(1_000)
+    expect(config.maxSpoolBytes).toBe(1024 ** 3)
     expect(config.maxConcurrency).toBe(4)
     expect(config.spoolPath).toBeUndefined()
   })
@@ -60,7 +63,7 @@ describe('sync (16)', () => {
   it('sync_client_start_stop', async () => {
     const client = new SyncClient(new EventStore(), new SyncConfig('', TOKEN))
     const handle = client.start()
-    await expect(handle.stop()).resolves.toBeUndefined()
+    await expect(handle.stop()).resolves.toEqual({ delivered: 0, remaining: 0, spooled: 0 })
   })
 
   it('sync_handle_drop_sends_shutdown', async () => {

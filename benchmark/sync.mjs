@@ -1,11 +1,16 @@
 // The sync suite: how fast the sync client delivers to a loopback Protocol 012 server with pacing
-// off (the target: at least 5,000 events/s) and how long the event loop stalls meanwhile (under
-// 20 ms at the 99th percentile), plus the raw POST cost of the HTTP clients the transport was
-// chosen from. Runs inside benchmark/run.mjs, or on its own:
+// off, with and without a spool (the targets: at least 5,000 events/s, and with a spool at least
+// 0.8x the rate without), how long the event loop stalls meanwhile and while 1,000,000 events are
+// buffered against a server answering 503 (under 20 ms at the 99th percentile); the real Control
+// API's rate beside the reference server's; and the raw POST cost of the HTTP clients the
+// transport was chosen from. Runs inside benchmark/run.mjs, or on its own:
 //   node scripts/ensure-build.mjs && node benchmark/sync.mjs
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import http from 'node:http'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { createRequire } from 'node:module'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
@@ -21,10 +26,23 @@ const SERVER = fileURLToPath(new URL('../examples/control-api/server.mjs', impor
 const MAX_ROUNDS = 5
 const POSTS_PER_CLIENT = 4_000
 const CONCURRENCY = 4
+const BUFFERED = 1_000_000
+const OUTAGE_MS = 3_000
+const REAL_EVENTS = 5_000
+const INTEROP = fileURLToPath(new URL('../__test__/workers/interop.mjs', import.meta.url))
+const REAL_BINARY = '/var/cache/iron-runtime-analytics/control-api/bin/iron_control_api_server'
+// A server that answers every request 503, in its own process.
+const UNAVAILABLE = `
+  const server = require('node:http').createServer((req, res) => {
+    req.resume()
+    req.on('end', () => { res.writeHead(503, { 'content-type': 'application/json' }); res.end('{}') })
+  })
+  server.listen(0, '127.0.0.1', () => process.stdout.write(JSON.stringify({ url: 'http://127.0.0.1:' + server.address().port }) + '\\n'))
+`
 
-/** The reference server in its own process, so its work does not count against our event loop. */
-async function startServer() {
-  const child = spawn(process.execPath, [SERVER, '--port', '0', '--token', `${TOKEN}=agent-bench`], {
+/** The reference server (or another) in its own process, so its work does not count against our event loop. */
+async function startServer(args = [SERVER, '--port', '0', '--token', `${TOKEN}=agent-bench`]) {
+  const child = spawn(process.execPath, args, {
     stdio: ['ignore', 'pipe', 'inherit'],
   })
   const [line] = await once(child.stdout, 'data')
@@ -44,7 +62,7 @@ function summary(name, values) {
 }
 
 /** Records EVENTS LLM events (one in ten failed), then times one syncEvents() round delivering them. */
-async function flush(native, url, pricing) {
+async function flush(native, url, pricing, { started = false, spoolPath } = {}) {
   const store = new native.EventStore(EVENTS)
   for (let i = 0; i < EVENTS; i++) {
     const a = ARGS[i & ARG_MASK]
@@ -52,17 +70,66 @@ async function flush(native, url, pricing) {
     else store.recordLlmCompleted(pricing, a.model, a.inputTokens, a.outputTokens, a.agentId, a.providerId)
   }
   const config = new native.SyncConfig(url, TOKEN).withMaxEventsPerMinute(0).withMaxConcurrency(CONCURRENCY)
+  if (spoolPath) config.withSpoolPath(spoolPath).withSpoolFlush(100)
   const client = new native.SyncClient(store, config)
+  // Compared with a spool, the client is started both ways: only the spool differs.
+  const handle = started ? client.start() : undefined
   const delay = monitorEventLoopDelay({ resolution: 1 })
   delay.enable()
-  const started = process.hrtime.bigint()
-  const delivered = await client.syncEvents()
-  const elapsed = Number(process.hrtime.bigint() - started)
+  const began = process.hrtime.bigint()
+  let delivered = 0
+  while (store.len() > 0) delivered += await client.syncEvents()
+  const elapsed = Number(process.hrtime.bigint() - began)
   delay.disable()
+  await handle?.stop()
   if (delivered !== EVENTS || store.unsyncedCount() !== 0) {
     throw new Error(`the flush delivered ${delivered} of ${EVENTS} events: ${JSON.stringify(client.metrics())}`)
   }
   return { nsPerEvent: elapsed / EVENTS, p99: delay.percentile(99) }
+}
+
+/** 1,000,000 events buffered, a started client, a server answering 503: the event loop's delay. */
+async function outage(native, pricing) {
+  const server = await startServer(['-e', UNAVAILABLE])
+  try {
+    const store = new native.EventStore(BUFFERED)
+    for (let i = 0; i < BUFFERED; i++) {
+      const a = ARGS[i & ARG_MASK]
+      store.recordLlmCompleted(pricing, a.model, a.inputTokens, a.outputTokens, a.agentId, a.providerId)
+    }
+    const config = new native.SyncConfig(server.url, TOKEN).withInterval(100).withRetryDelay(10).withMaxRetryDelay(200).withTimeout(1_000)
+    const client = new native.SyncClient(store, config)
+    const delay = monitorEventLoopDelay({ resolution: 1 })
+    delay.enable()
+    const handle = client.start()
+    await new Promise((resolve) => setTimeout(resolve, OUTAGE_MS))
+    delay.disable()
+    await handle.stop()
+    return { p99: delay.percentile(99), max: delay.max, retried: client.metrics().retried }
+  } finally {
+    await server.close()
+  }
+}
+
+/** The real Control API's delivery rate, in a private network namespace (it binds 0.0.0.0); null when it cannot run here. */
+async function realServerRate() {
+  if (!existsSync(REAL_BINARY)) return { skipped: `${REAL_BINARY} is missing (scripts/install-control-api.sh)` }
+  const dir = mkdtempSync(join(tmpdir(), 'bench-real-'))
+  try {
+    const child = spawn('unshare', ['--net', 'sh', '-c', 'ip link set lo up && exec "$0" "$1" "$2" --rate "$3"', process.execPath, INTEROP, dir, String(REAL_EVENTS)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (chunk) => (stdout += chunk))
+    child.stderr.on('data', (chunk) => (stderr += chunk))
+    const [code] = await once(child, 'exit')
+    if (code !== 0) return { skipped: `the real server could not be run here (${stderr.trim().split('\n').at(-1)})` }
+    const { rate } = JSON.parse(stdout)
+    return { eventsPerSecond: rate.events / rate.seconds }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
 }
 
 function wireBody(i) {
@@ -151,6 +218,9 @@ export const syncSuite = {
     const notes = []
     let flushRow = null
     let delayRow = null
+    let spoolRow = null
+    let startedRow = null
+    let outageRow = null
     try {
       if (native) {
         const pricing = new native.PricingManager()
@@ -159,11 +229,37 @@ export const syncSuite = {
         for (let round = 0; round < rounds; round++) results.push(await flush(native, server.url, pricing))
         flushRow = summary('syncEvents(): delivery time per event', results.map((r) => r.nsPerEvent))
         delayRow = summary('event loop delay during the flush, p99', results.map((r) => r.p99))
-        rows.push(flushRow, delayRow)
+        const folder = mkdtempSync(join(tmpdir(), 'bench-spool-'))
+        const spooled = []
+        const unspooled = []
+        try {
+          // Interleaved, so that a busy machine weighs on both alike.
+          for (let round = 0; round < rounds; round++) {
+            unspooled.push(await flush(native, server.url, pricing, { started: true }))
+            spooled.push(await flush(native, server.url, pricing, { started: true, spoolPath: join(folder, `spool-${round}`) }))
+          }
+        } finally {
+          rmSync(folder, { recursive: true, force: true })
+        }
+        startedRow = summary('started client, no spool: delivery time per event', unspooled.map((r) => r.nsPerEvent))
+        spoolRow = summary('started client, spool flushed every 100 ms: delivery time per event', spooled.map((r) => r.nsPerEvent))
+        const down = await outage(native, pricing)
+        outageRow = { name: `event loop delay, ${BUFFERED.toLocaleString('en')} buffered, server answering 503, p99`, median: down.p99, min: down.p99, max: down.max }
+        rows.push(flushRow, delayRow, startedRow, spoolRow, outageRow)
+        const perSecond = (ns) => Math.round(1e9 / ns).toLocaleString('en')
         notes.push(
-          `${Math.round(1e9 / flushRow.median).toLocaleString('en')} events/s delivered (median of ${rounds} flushes; ` +
-            `range ${Math.round(1e9 / flushRow.max).toLocaleString('en')} to ${Math.round(1e9 / flushRow.min).toLocaleString('en')}), ` +
+          `${perSecond(flushRow.median)} events/s delivered (median of ${rounds} flushes; ` +
+            `range ${perSecond(flushRow.max)} to ${perSecond(flushRow.min)}), ` +
             `${CONCURRENCY} requests in flight, server in a child process`,
+          `started client: ${perSecond(spoolRow.median)} events/s with a spool, ${perSecond(startedRow.median)} without: ${(startedRow.median / spoolRow.median).toFixed(2)}x`,
+          `outage: ${down.retried} failed attempts in ${OUTAGE_MS} ms; event loop delay max ${(down.max / 1e6).toFixed(1)} ms`,
+        )
+        const real = await realServerRate()
+        notes.push(
+          real.eventsPerSecond === undefined
+            ? `real Control API: not measured, ${real.skipped}`
+            : `real Control API (iron_control_api 0.4.0, SQLite, in a network namespace): ${Math.round(real.eventsPerSecond).toLocaleString('en')} events/s ` +
+                `(${REAL_EVENTS.toLocaleString('en')} events, 8 in flight) beside ${perSecond(flushRow.median)} events/s to the reference server`,
         )
       } else {
         rows.push(missingRow('syncEvents(): delivery time per event'), missingRow('event loop delay during the flush, p99'))
@@ -198,6 +294,9 @@ export const syncSuite = {
       targets: [
         target('sync delivery time per event (5,000 events/s = 200 µs)', flushRow ? flushRow.median : null, 200_000, 'ns'),
         target('event loop delay p99 while 10,000 events are flushed', delayRow ? delayRow.median : null, 20e6, 'ns'),
+        target('event loop delay p99, 1,000,000 buffered and a 503 server', outageRow ? outageRow.median : null, 20e6, 'ns'),
+        // Delivery time with the spool at most 1/0.8 of the time without it (rate at least 0.8x).
+        target('spool on: delivery time per event, relative to spool off', spoolRow && startedRow ? spoolRow.median / startedRow.median : null, 1.25, 'x'),
       ],
       notes,
     }

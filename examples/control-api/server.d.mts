@@ -6,6 +6,8 @@ export interface ControlApiOptions {
   port?: number
   db?: string
   tokens?: Record<string, string> | Map<string, string>
+  /** Tokens answered 400 INVALID_TOKEN, as the real server answers a signed token whose agent id is not numeric. */
+  malformedTokens?: string[]
   rateLimitPerMinute?: number
   rateLimitWindowMs?: number
 }

@@ -4,8 +4,13 @@
 //   node examples/control-api/server.mjs --port 0 --db events.sqlite --token tok=agent-1
 //
 // It stores events in SQLite (better-sqlite3), authenticates IC tokens against a token -> agent
-// map, validates every field strictly, deduplicates per (agent_id, event_id), can rate-limit per
-// token, and can inject faults (error statuses, connection resets, slow answers) for tests.
+// map, deduplicates per (agent_id, event_id), can rate-limit per token (off by default), and can
+// inject faults (error statuses, connection resets, slow answers) for tests. It answers as the
+// real Control API (iron_control_api 0.4.0) does, as the interop tests found it: a body that is
+// not JSON is 400, JSON of the wrong shape 422 (axum's Json extractor), an unknown token 401
+// UNAUTHORIZED, a token whose agent id is malformed 400 INVALID_TOKEN, a bad event_type or
+// provider or a completed event without token counts 400 VALIDATION_ERROR; anything else is taken.
+// (One difference stays: an absent count is stored as NULL here, as 0 there.)
 import http from 'node:http'
 import { pathToFileURL } from 'node:url'
 import { listen, readBody } from '../support.mjs'
@@ -14,17 +19,17 @@ import { openSqlite } from './database.mjs'
 export const EVENTS_PATH = '/api/v1/analytics/events'
 
 const HOST = '127.0.0.1'
-const MAX_BODY_BYTES = 64 * 1024
-const MAX_ID_LENGTH = 256
-const MAX_ERROR_MESSAGE_LENGTH = 4096
+// axum's default body limit.
+const MAX_BODY_BYTES = 2 * 1024 * 1024
 const EVENT_TYPES = new Set(['llm_request_completed', 'llm_request_failed'])
 const PROVIDERS = new Set(['openai', 'anthropic', 'unknown'])
-const USAGE_FIELDS = ['input_tokens', 'output_tokens', 'cost_micros']
-const OPTIONAL_TEXT = { provider_id: MAX_ID_LENGTH, error_code: MAX_ID_LENGTH, error_message: MAX_ERROR_MESSAGE_LENGTH }
-const KNOWN_FIELDS = new Set([
-  'ic_token', 'event_id', 'timestamp_ms', 'event_type', 'model', 'provider',
-  ...USAGE_FIELDS, ...Object.keys(OPTIONAL_TEXT),
-])
+// The request's fields as the real server deserialises them (serde): required strings, an i64,
+// optional i64s and optional strings (null counts as absent). Unknown fields are ignored.
+const REQUIRED_TEXT = ['ic_token', 'event_id', 'event_type', 'model', 'provider']
+const OPTIONAL_COUNTS = ['input_tokens', 'output_tokens', 'cost_micros']
+const OPTIONAL_TEXT = ['provider_id', 'error_code', 'error_message']
+const I64_MIN = -(2n ** 63n)
+const I64_MAX = 2n ** 63n - 1n
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS analytics_events (
@@ -51,11 +56,14 @@ CREATE TABLE IF NOT EXISTS analytics_events (
  * @param {number} [options.port] 0 (the default) picks a free port.
  * @param {string} [options.db] SQLite file; ':memory:' (the default) keeps everything in memory.
  * @param {Record<string, string> | Map<string, string>} [options.tokens] IC token -> agent id.
+ * @param {string[]} [options.malformedTokens] tokens the real server would verify but whose agent
+ *   id is not numeric: answered 400 INVALID_TOKEN.
  * @param {number} [options.rateLimitPerMinute] events per token per window; 0 (default) = no limit.
  * @param {number} [options.rateLimitWindowMs] the window of that limit, 60_000 by default.
  */
 export async function startControlApi(options = {}) {
   const tokens = new Map(options.tokens instanceof Map ? options.tokens : Object.entries(options.tokens ?? {}))
+  const malformed = new Set(options.malformedTokens ?? [])
   const limiter = createLimiter(options.rateLimitPerMinute ?? 0, options.rateLimitWindowMs ?? 60_000)
   const db = openDatabase(options.db ?? ':memory:')
   const insert = db.prepare(`
@@ -87,7 +95,7 @@ export async function startControlApi(options = {}) {
       try {
         answer = handle(req, tooLarge, body)
       } catch {
-        answer = reply(500, 'internal error', peekEventId(body))
+        answer = reply(500, 'DATABASE_ERROR', 'Failed to store event', peekEventId(body))
       }
       if (fault?.kind === 'delay') {
         const timer = setTimeout(() => {
@@ -105,34 +113,35 @@ export async function startControlApi(options = {}) {
 
   function handle(req, tooLarge, body) {
     const path = req.url.split('?')[0]
-    if (path !== EVENTS_PATH) return reply(404, 'not found')
-    if (req.method !== 'POST') return reply(405, 'method not allowed')
-    if (tooLarge) return reply(413, `body over ${MAX_BODY_BYTES} bytes`)
+    if (path !== EVENTS_PATH) return { status: 404, eventId: undefined, body: '' }
+    if (req.method !== 'POST') return { status: 405, eventId: undefined, body: '' }
+    if (tooLarge) return text(413, 'Failed to buffer the request body: length limit exceeded')
     if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) {
-      return reply(415, 'content-type must be application/json')
+      return text(415, 'Expected request with `Content-Type: application/json`')
     }
     let event
     try {
       event = JSON.parse(body)
-    } catch {
-      return reply(400, 'body is not valid JSON')
+    } catch (error) {
+      return text(400, `Failed to parse the request body as JSON: ${error.message}`)
     }
-    if (event === null || typeof event !== 'object' || Array.isArray(event)) {
-      return reply(400, 'body must be a JSON object')
-    }
-    const agentId = typeof event.ic_token === 'string' ? tokens.get(event.ic_token) : undefined
-    const eventId = typeof event.event_id === 'string' ? event.event_id : undefined
-    if (agentId === undefined) return reply(401, 'unknown IC token', eventId)
+    const shape = shapeProblem(event, body)
+    if (shape) return text(422, `Failed to deserialize the JSON body into the target type: ${shape}`)
+    const eventId = event.event_id
+    if (malformed.has(event.ic_token)) return reply(400, 'INVALID_TOKEN', 'Invalid agent_id format in token', eventId)
+    const agentId = tokens.get(event.ic_token)
+    if (agentId === undefined) return reply(401, 'UNAUTHORIZED', 'Invalid or expired IC token', eventId)
     const wait = limiter.take(event.ic_token, Date.now())
-    if (wait > 0) return { ...reply(429, 'rate limit exceeded', eventId), retryAfter: Math.ceil(wait / 1000) }
+    if (wait > 0) return { ...reply(429, 'RATE_LIMITED', 'rate limit exceeded', eventId), retryAfter: Math.ceil(wait / 1000) }
     const problem = validate(event)
-    if (problem) return reply(400, problem, eventId)
+    if (problem) return reply(400, 'VALIDATION_ERROR', problem, eventId)
     const row = {
       event_id: event.event_id,
       timestamp_ms: event.timestamp_ms,
       event_type: event.event_type,
       model: event.model,
       provider: event.provider,
+      // The real server stores 0 for an absent count; NULL keeps "absent" readable here.
       input_tokens: event.input_tokens ?? null,
       output_tokens: event.output_tokens ?? null,
       cost_micros: event.cost_micros ?? null,
@@ -174,8 +183,13 @@ export async function startControlApi(options = {}) {
   }
 }
 
-function reply(status, error, eventId) {
-  return { status, eventId, body: { error } }
+function reply(status, error, message, eventId) {
+  return { status, eventId, body: { error, message } }
+}
+
+/** A plain-text answer, as axum's extractors give. */
+function text(status, message) {
+  return { status, eventId: undefined, body: message }
 }
 
 function peekEventId(body) {
@@ -189,12 +203,13 @@ function peekEventId(body) {
 
 function send(res, status, body, retryAfter) {
   if (res.destroyed) return
-  const headers = { 'content-type': 'application/json' }
+  const plain = typeof body === 'string'
+  const headers = { 'content-type': plain ? 'text/plain; charset=utf-8' : 'application/json' }
   if (retryAfter !== undefined) {
     headers['retry-after'] = retryAfter instanceof Date ? retryAfter.toUTCString() : String(retryAfter)
   }
   res.writeHead(status, headers)
-  res.end(JSON.stringify(body))
+  res.end(plain ? body : JSON.stringify(body))
 }
 
 function openDatabase(file) {
@@ -209,33 +224,44 @@ function openDatabase(file) {
   return db
 }
 
-/** The protocol's field rules; returns the first problem or undefined. */
-function validate(event) {
-  for (const key of Object.keys(event)) {
-    if (!KNOWN_FIELDS.has(key)) return `unknown field ${key}`
+/**
+ * What serde would refuse in the body, or undefined: a non-object, a missing or non-string
+ * required field, a timestamp or count that is not an i64. `body` is the raw text, for integers
+ * past 2^53 that JSON.parse has rounded.
+ */
+function shapeProblem(event, body) {
+  if (event === null || typeof event !== 'object' || Array.isArray(event)) return 'expected struct AnalyticsEventRequest'
+  for (const field of REQUIRED_TEXT) {
+    if (!(field in event)) return `missing field \`${field}\``
+    if (typeof event[field] !== 'string') return `${field}: invalid type, expected a string`
   }
-  if (!isText(event.event_id, MAX_ID_LENGTH)) return 'event_id must be a non-empty string'
-  if (!isCount(event.timestamp_ms)) return 'timestamp_ms must be a non-negative integer'
-  if (!EVENT_TYPES.has(event.event_type)) return `event_type must be one of ${[...EVENT_TYPES].join(', ')}`
-  if (!isText(event.model, MAX_ID_LENGTH)) return 'model must be a non-empty string'
-  if (!PROVIDERS.has(event.provider)) return `provider must be one of ${[...PROVIDERS].join(', ')}`
-  const completed = event.event_type === 'llm_request_completed'
-  for (const field of USAGE_FIELDS) {
-    if (completed && !isCount(event[field])) return `${field} must be a non-negative integer`
-    if (!completed && field in event) return `${field} is not allowed on llm_request_failed`
+  if (!('timestamp_ms' in event)) return 'missing field `timestamp_ms`'
+  if (!isI64(event.timestamp_ms, 'timestamp_ms', body)) return 'timestamp_ms: invalid type, expected i64'
+  for (const field of OPTIONAL_COUNTS) {
+    if (event[field] != null && !isI64(event[field], field, body)) return `${field}: invalid type, expected i64`
   }
-  for (const [field, max] of Object.entries(OPTIONAL_TEXT)) {
-    if (field in event && !isText(event[field], max)) return `${field} must be a non-empty string when present`
+  for (const field of OPTIONAL_TEXT) {
+    if (event[field] != null && typeof event[field] !== 'string') return `${field}: invalid type, expected a string`
   }
   return undefined
 }
 
-function isText(value, max) {
-  return typeof value === 'string' && value.length > 0 && value.length <= max
+function isI64(value, field, body) {
+  if (!Number.isInteger(value)) return false
+  if (Number.isSafeInteger(value)) return true
+  // Past 2^53 the parsed number is rounded: read the digits as written.
+  const written = new RegExp(`"${field}"\\s*:\\s*(-?\\d+)(?![.eE\\d])`).exec(body)?.[1]
+  return written !== undefined && BigInt(written) >= I64_MIN && BigInt(written) <= I64_MAX
 }
 
-function isCount(value) {
-  return Number.isSafeInteger(value) && value >= 0
+/** The checks the real server makes after deserialising; returns the first problem or undefined. */
+function validate(event) {
+  if (!EVENT_TYPES.has(event.event_type)) return "event_type must be 'llm_request_completed' or 'llm_request_failed'"
+  if (!PROVIDERS.has(event.provider)) return "provider must be 'openai', 'anthropic', or 'unknown'"
+  if (event.event_type === 'llm_request_completed' && (event.input_tokens == null || event.output_tokens == null)) {
+    return 'input_tokens and output_tokens required for completed events'
+  }
+  return undefined
 }
 
 /** A sliding window per token: at most `limit` requests in any `windowMs`. */
@@ -326,7 +352,7 @@ function createTraffic() {
 }
 
 function parseArgs(argv) {
-  const options = { port: 0, db: ':memory:', tokens: new Map(), rateLimitPerMinute: 0 }
+  const options = { port: 0, db: ':memory:', tokens: new Map(), malformedTokens: [], rateLimitPerMinute: 0 }
   for (let i = 0; i < argv.length; i++) {
     const value = argv[i + 1]
     switch (argv[i]) {
@@ -342,11 +368,14 @@ function parseArgs(argv) {
         options.tokens.set(value.slice(0, eq), value.slice(eq + 1))
         break
       }
+      case '--malformed-token':
+        options.malformedTokens.push(value)
+        break
       case '--rate-limit':
         options.rateLimitPerMinute = Number(value)
         break
       default:
-        throw new Error(`unknown argument ${argv[i]}; use --port N --db FILE --token TOKEN=AGENT --rate-limit N`)
+        throw new Error(`unknown argument ${argv[i]}; use --port N --db FILE --token TOKEN=AGENT --malformed-token TOKEN --rate-limit N`)
     }
     i++
   }

@@ -13,6 +13,9 @@ const RANGES = {
   maxConcurrency: [1, 1024],
   retryDelay: [1, MAX_TIMER_MS],
   maxRetryDelay: [1, MAX_TIMER_MS],
+  maxRetryAfterMs: [0, MAX_TIMER_MS],
+  spoolFlushMs: [1, MAX_TIMER_MS],
+  maxSpoolBytes: [4096, Number.MAX_SAFE_INTEGER],
 } as const
 
 type NumericSetting = keyof typeof RANGES
@@ -47,16 +50,24 @@ export class SyncConfig {
   batchThreshold = 10
   /** ms allowed per HTTP request, and for stop() to flush. */
   timeout = 30_000
-  /** At most this many events sent in any minute; 0 = unpaced. The protocol allows 1000. */
-  maxEventsPerMinute = 1000
+  /** A cap per token: at most this many events sent in any minute; 0 = none. Pacing adapts to 429s whatever the cap. */
+  maxEventsPerMinute = 0
   /** At most this many requests in flight at once. */
   maxConcurrency = 4
   /** ms of the first backoff after a failure; it doubles with each failure in a row. */
   retryDelay = 1000
   /** ms the backoff never exceeds (a server's Retry-After is honoured even when longer). */
   maxRetryDelay = 60_000
-  /** File where stop() leaves the events it could not deliver, for the next start(). */
+  /** ms a server's Retry-After is honoured up to; a longer one waits this long. */
+  maxRetryAfterMs = 300_000
+  /** A directory where undelivered events survive restarts and crashes (see README, "Spool"). */
   spoolPath: string | undefined = undefined
+  /** ms within which a recorded event is on disk in the spool. */
+  spoolFlushMs = 1_000
+  /** The spool never holds more bytes than this; beyond it the oldest events are dropped and counted. */
+  maxSpoolBytes = 1024 ** 3
+  /** The token of each agent's events; see withAgentTokens. */
+  agentTokens: AgentTokens | undefined = undefined
   #icToken = ''
 
   constructor(serverUrl: string, icToken: string) {
@@ -110,10 +121,50 @@ export class SyncConfig {
     return this
   }
 
+  withMaxRetryAfter(ms: number): this {
+    this.maxRetryAfterMs = checked('maxRetryAfterMs', ms)
+    return this
+  }
+
   withSpoolPath(path: string): this {
     this.spoolPath = spoolPathOf(path)
     return this
   }
+
+  withSpoolFlush(ms: number): this {
+    this.spoolFlushMs = checked('spoolFlushMs', ms)
+    return this
+  }
+
+  withMaxSpoolBytes(n: number): this {
+    this.maxSpoolBytes = checked('maxSpoolBytes', n)
+    return this
+  }
+
+  /**
+   * Sends each event with its agent's token: a map from agentId to token, or a function of the
+   * agentId (undefined for events without one) returning the token or undefined. Events it gives
+   * no token use `icToken`; an event with no token at all stays buffered (`metrics().withoutToken`).
+   */
+  withAgentTokens(tokens: AgentTokens): this {
+    this.agentTokens = agentTokensOf(tokens)
+    return this
+  }
+}
+
+export type AgentTokens = Readonly<Record<string, string>> | ((agentId: string | undefined) => string | undefined)
+
+function agentTokensOf(value: unknown): AgentTokens | undefined {
+  if (value == null) return undefined
+  if (typeof value === 'function') return value as AgentTokens
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw new TypeError(`agentTokens must be an object of agentId -> token or a function, got ${Array.isArray(value) ? 'an array' : typeof value}`)
+  }
+  // Only the key is named: the value may be a credential.
+  for (const [agentId, token] of Object.entries(value)) {
+    if (typeof token !== 'string') throw new TypeError(`agentTokens[${JSON.stringify(agentId)}] must be a string, got ${token === null ? 'null' : typeof token}`)
+  }
+  return { ...value } as AgentTokens
 }
 
 function spoolPathOf(value: unknown): string | undefined {
@@ -123,11 +174,20 @@ function spoolPathOf(value: unknown): string | undefined {
 }
 
 /** The settings a client runs with, checked; a config changed afterwards affects the next start(). */
-export type Settings = Record<NumericSetting, number> & { serverUrl: string; spoolPath: string | undefined }
+export type Settings = Record<NumericSetting, number> & {
+  serverUrl: string
+  spoolPath: string | undefined
+  agentTokens: AgentTokens | undefined
+}
 
 export function settingsOf(config: SyncConfig): Settings {
   const numbers = Object.fromEntries(
     (Object.keys(RANGES) as NumericSetting[]).map((name) => [name, checked(name, config[name])]),
   ) as Record<NumericSetting, number>
-  return { ...numbers, serverUrl: serverUrlOf(config.serverUrl), spoolPath: spoolPathOf(config.spoolPath) }
+  return {
+    ...numbers,
+    serverUrl: serverUrlOf(config.serverUrl),
+    spoolPath: spoolPathOf(config.spoolPath),
+    agentTokens: agentTokensOf(config.agentTokens),
+  }
 }

@@ -1,2 +1,2 @@
-export { SyncConfig } from './config.js'
-export { SyncClient, type SyncHandle, type SyncMetrics } from './client.js'
+export { SyncConfig, type AgentTokens } from './config.js'
+export { SyncClient, type StopReport, type SyncHandle, type SyncMetrics } from './client.js'

@@ -6,10 +6,27 @@ import https from 'node:https'
 
 export const EVENTS_PATH = '/api/v1/analytics/events'
 
-/** Only the status and Retry-After are read: no text of the server's reaches a metric or an error. */
+/**
+ * Only the status, Retry-After and, for a 400, the `error` code of a JSON body are read; a code is
+ * kept only when it looks like one (`INVALID_TOKEN`), so no free text of the server's reaches a
+ * metric or an error.
+ */
 export interface Reply {
   status: number
   retryAfter: string | undefined
+  errorCode: string | undefined
+}
+
+const MAX_ERROR_BODY = 4096
+const ERROR_CODE = /^[A-Z][A-Z0-9_]{0,63}$/
+
+function errorCodeOf(body: string): string | undefined {
+  try {
+    const code = JSON.parse(body)?.error
+    return typeof code === 'string' && ERROR_CODE.test(code) ? code : undefined
+  } catch {
+    return undefined
+  }
 }
 
 /**
@@ -46,7 +63,7 @@ export class HttpTransport {
 
   /**
    * POSTs one JSON body. Resolves with the status as soon as the answer's head arrives (the body
-   * is drained, not read); rejects with a TransportError on a timeout, a socket error or abortAll().
+   * is drained, not read, except a 400's); rejects with a TransportError on a timeout, a socket error or abortAll().
    */
   post(body: string, timeoutMs: number): Promise<Reply> {
     return new Promise((resolve, reject) => {
@@ -69,10 +86,29 @@ export class HttpTransport {
         this.inFlight.delete(req)
       }
       req.on('response', (res) => {
-        settle()
+        const status = res.statusCode ?? 0
+        const retryAfter = res.headers['retry-after']
         res.on('error', () => {})
-        res.resume()
-        resolve({ status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'] })
+        if (status !== 400) {
+          settle()
+          res.resume()
+          resolve({ status, retryAfter, errorCode: undefined })
+          return
+        }
+        // A 400 may name the token rather than the event: read a small body to tell which.
+        let body = ''
+        res.setEncoding('utf8')
+        res.on('data', (chunk: string) => {
+          if (body.length < MAX_ERROR_BODY) body += chunk
+        })
+        res.on('end', () => {
+          settle()
+          resolve({ status, retryAfter, errorCode: errorCodeOf(body) })
+        })
+        res.on('close', () => {
+          settle()
+          resolve({ status, retryAfter, errorCode: errorCodeOf(body) })
+        })
       })
       req.on('error', (error: NodeJS.ErrnoException) => {
         settle()
