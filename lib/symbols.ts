@@ -15,6 +15,10 @@ const PROVIDER_IDS = 2
 export class SymbolCache {
   readonly #ids: Record<string, number | undefined> = Object.create(null)
   readonly #names: string[] = ['']
+  // Once the table has refused a name it is full for good (it never gives names back while its
+  // store lives): a name this thread has not cached is then recorded by its text, which the core
+  // resolves, so asking for an id first would only cost a call.
+  #full = false
 
   constructor(
     readonly native: NativeStore,
@@ -33,8 +37,10 @@ export class SymbolCache {
 
   /** The id of a name already checked with `checkIdentifier`; 0 when the table is full. */
   intern(name: string): number {
+    if (this.#full) return 0
     const id = this.native.intern(this.dimension, name)
     if (id !== 0) this.#ids[name] = id
+    else this.#full = true
     return id
   }
 
