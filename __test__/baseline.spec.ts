@@ -2,8 +2,16 @@
 // comparison with the native package would not be like for like.
 import { describe, expect, it } from 'vitest'
 import { ARGS, TWENTY_MODELS, generateArgs } from '../benchmark/args.mjs'
-import { BaselineEventStore, type LiteLlmPrices, costMicros, loadPricing } from '../benchmark/baseline.mjs'
+import {
+  BaselineEventStore,
+  type LiteLlmPrices,
+  type LlmUsage,
+  type RecordOptions,
+  costMicros,
+  loadPricing,
+} from '../benchmark/baseline.mjs'
 import { PromRecorder } from '../benchmark/prom.mjs'
+import { PricingManager } from '../lib/index'
 
 const PRICES: LiteLlmPrices = {
   'gpt-4o': { input_cost_per_token: 2.5e-6, output_cost_per_token: 1e-5 },
@@ -16,6 +24,9 @@ const PRICES: LiteLlmPrices = {
   'broken-model': { input_cost_per_token: '0.001', output_cost_per_token: 0.001 },
   'output-only': { input_cost_per_token: null, output_cost_per_token: 2e-6 },
 }
+
+// recordLlmCompleted's calls have no cache or reasoning parts.
+const NO_PARTS = { cacheReadTokens: 0, cacheWriteTokens: 0, cacheWrite1hTokens: 0, reasoningTokens: 0 }
 
 // The SPEC formula written independently, in BigInt: round(usd * 1e12) per million, floored per side.
 function specCost(inputUsd: number, outputUsd: number, inputTokens: number, outputTokens: number): number {
@@ -116,20 +127,20 @@ describe('pure-JS baseline: aggregates', () => {
       totalCostMicros: 7500 + (1500 + 600) + 5000 + 12_207 + 0,
     })
     expect({ ...stats.byModel }).toEqual({
-      'gpt-4o': { requestCount: 2, inputTokens: 3000, outputTokens: 500, costMicros: 12_500 },
-      'gpt-4o-mini': { requestCount: 1, inputTokens: 10_000, outputTokens: 1000, costMicros: 2100 },
-      'claude-3-5-sonnet-20241022': { requestCount: 1, inputTokens: 1234, outputTokens: 567, costMicros: 12_207 },
-      'llama-3-70b': { requestCount: 1, inputTokens: 50, outputTokens: 60, costMicros: 0 },
+      'gpt-4o': { ...NO_PARTS, requestCount: 2, inputTokens: 3000, outputTokens: 500, costMicros: 12_500 },
+      'gpt-4o-mini': { ...NO_PARTS, requestCount: 1, inputTokens: 10_000, outputTokens: 1000, costMicros: 2100 },
+      'claude-3-5-sonnet-20241022': { ...NO_PARTS, requestCount: 1, inputTokens: 1234, outputTokens: 567, costMicros: 12_207 },
+      'llama-3-70b': { ...NO_PARTS, requestCount: 1, inputTokens: 50, outputTokens: 60, costMicros: 0 },
     })
     expect({ ...stats.byProvider }).toEqual({
-      openai: { requestCount: 3, inputTokens: 13_000, outputTokens: 1500, costMicros: 14_600 },
-      anthropic: { requestCount: 1, inputTokens: 1234, outputTokens: 567, costMicros: 12_207 },
-      unknown: { requestCount: 1, inputTokens: 50, outputTokens: 60, costMicros: 0 },
+      openai: { ...NO_PARTS, requestCount: 3, inputTokens: 13_000, outputTokens: 1500, costMicros: 14_600 },
+      anthropic: { ...NO_PARTS, requestCount: 1, inputTokens: 1234, outputTokens: 567, costMicros: 12_207 },
+      unknown: { ...NO_PARTS, requestCount: 1, inputTokens: 50, outputTokens: 60, costMicros: 0 },
     })
     // Only calls with an agent id count per agent; null is the same as absent.
     expect({ ...stats.byAgent }).toEqual({
-      'agent-a': { requestCount: 2, inputTokens: 2234, outputTokens: 1067, costMicros: 19_707 },
-      'agent-b': { requestCount: 1, inputTokens: 10_000, outputTokens: 1000, costMicros: 2100 },
+      'agent-a': { ...NO_PARTS, requestCount: 2, inputTokens: 2234, outputTokens: 1067, costMicros: 19_707 },
+      'agent-b': { ...NO_PARTS, requestCount: 1, inputTokens: 10_000, outputTokens: 1000, costMicros: 2100 },
     })
     expect(Object.getPrototypeOf(stats.byModel)).toBeNull()
   })
@@ -250,6 +261,161 @@ describe('pure-JS baseline: bad input', () => {
     }
     expect(new BaselineEventStore().capacity()).toBe(10_000)
   })
+})
+
+// LiteLLM entries for every branch of SPEC section 10's rule: tiers (one at a threshold with
+// decimals, one stating only some prices), each fallback, a reasoning price, fractional prices.
+const USAGE_PRICES: LiteLlmPrices = {
+  tiered: {
+    input_cost_per_token: 3e-6,
+    output_cost_per_token: 1.5e-5,
+    cache_read_input_token_cost: 3e-7,
+    cache_creation_input_token_cost: 3.75e-6,
+    cache_creation_input_token_cost_above_1hr: 6e-6,
+    output_cost_per_reasoning_token: 2e-5,
+    input_cost_per_token_above_200k_tokens: 6e-6,
+    output_cost_per_token_above_200k_tokens: 2.25e-5,
+    cache_read_input_token_cost_above_200k_tokens: 6e-7,
+    cache_creation_input_token_cost_above_200k_tokens: 7.5e-6,
+    cache_creation_input_token_cost_above_1hr_above_200k_tokens: 1.2e-5,
+    'input_cost_per_token_above_271.999k_tokens': 9e-6,
+    output_cost_per_token_above_1000k_tokens: null,
+  },
+  'input-and-output': { input_cost_per_token: 1.25e-6, output_cost_per_token: 1e-5 },
+  'write-without-1h': { input_cost_per_token: 1e-6, output_cost_per_token: 2e-6, cache_creation_input_token_cost: 1.25e-6 },
+  thirds: {
+    input_cost_per_token: 1e-7 / 3,
+    output_cost_per_token: 2e-7 / 3,
+    cache_read_input_token_cost: 1e-8 / 3,
+    output_cost_per_reasoning_token: 4e-7 / 3,
+  },
+  'cache-only': { cache_read_input_token_cost: 1e-7 },
+  'fractional-output': { input_cost_per_token: 1e-6, output_cost_per_token: 1.5e-7 },
+  'broken-tier': { input_cost_per_token: 1e-6, input_cost_per_token_above_200k_tokens: -1 },
+}
+
+function usageCorpus(): LlmUsage[] {
+  const usages: LlmUsage[] = []
+  for (const inputTokens of [0, 999, 200_000, 200_001, 271_999, 272_000, 1_000_003]) {
+    for (const outputTokens of [0, 7, 4001]) {
+      for (const [read, write, write1h, reasoning] of [
+        [0, 0, 0, 0],
+        [0.6, 0.1, 0.05, 0.3],
+        [0.33, 0.33, 0.34, 1],
+        [0, 0, 1, 0],
+      ]) {
+        usages.push({
+          inputTokens,
+          outputTokens,
+          cacheReadTokens: Math.floor(inputTokens * read),
+          cacheWriteTokens: Math.floor(inputTokens * write),
+          cacheWrite1hTokens: Math.floor(inputTokens * write1h),
+          reasoningTokens: Math.floor(outputTokens * reasoning),
+        })
+      }
+    }
+  }
+  return usages
+}
+
+function usageCost(prices: LiteLlmPrices, model: string, usage: unknown): number {
+  const store = new BaselineEventStore(1)
+  store.recordLlmUsage(prices, model, usage as LlmUsage)
+  return store.stats().totalCostMicros
+}
+
+describe('pure-JS baseline: recordLlmUsage', () => {
+  it('costs what the package costs on every usage of the corpus', () => {
+    const defaults = loadPricing()
+    const tables: [LiteLlmPrices, string[]][] = [
+      [USAGE_PRICES, Object.keys(USAGE_PRICES)],
+      [defaults, ['claude-sonnet-4-5', 'gemini-2.5-pro', 'gpt-4o', 'o3', 'sonar-deep-research', 'llama-3-70b']],
+    ]
+    let priced = 0
+    for (const [prices, models] of tables) {
+      const pricing = PricingManager.fromJson(JSON.stringify(prices))
+      for (const model of models) {
+        for (const usage of usageCorpus()) {
+          const expected = pricing.costMicros(model, usage)
+          expect(usageCost(prices, model, usage), `${model} ${JSON.stringify(usage)}`).toBe(expected)
+          if (expected > 0) priced++
+        }
+      }
+    }
+    // Most of the corpus is priced, so equal costs are not zeros agreeing.
+    expect(priced).toBeGreaterThan(500)
+  })
+
+  it('prices each component in the tier the input tokens pass', () => {
+    const usage = { inputTokens: 300_000, outputTokens: 1000, cacheReadTokens: 100_000, cacheWriteTokens: 10_000, cacheWrite1hTokens: 1000, reasoningTokens: 400 }
+    // Above 271,999 input tokens the input price is that tier's and every other price the base
+    // price (not the 200k tier's); above 200,000 every price is the 200k tier's.
+    expect(usageCost(USAGE_PRICES, 'tiered', usage)).toBe(1_701_000 + 30_000 + 37_500 + 6000 + 9000 + 8000)
+    expect(usageCost(USAGE_PRICES, 'tiered', { ...usage, inputTokens: 250_000 })).toBe(
+      834_000 + 60_000 + 75_000 + 12_000 + 13_500 + 8000,
+    )
+    // Without a reasoning price the output is one component, floored once.
+    // (0.15 micros a token: 1.5 floors to 1, where two halves of 0.75 would floor to 0.)
+    expect(usageCost(USAGE_PRICES, 'fractional-output', { inputTokens: 0, outputTokens: 10, reasoningTokens: 5 })).toBe(1)
+    // Cache reads and writes at the input price, 1-hour writes at the cache-write price.
+    expect(usageCost(USAGE_PRICES, 'input-and-output', { inputTokens: 8, outputTokens: 0, cacheReadTokens: 4, cacheWriteTokens: 4 })).toBe(5 + 5)
+    expect(usageCost(USAGE_PRICES, 'write-without-1h', { inputTokens: 8, outputTokens: 0, cacheWrite1hTokens: 8 })).toBe(10)
+    expect(usageCost(USAGE_PRICES, 'broken-tier', { inputTokens: 1000, outputTokens: 0 })).toBe(0)
+  })
+
+  it('adds the cache and reasoning parts to the totals, the model, the provider, the agent and the event', () => {
+    const store = new BaselineEventStore(10)
+    const prices = loadPricing()
+    const usage = { inputTokens: 1000, outputTokens: 100, cacheReadTokens: 600, cacheWriteTokens: 100, cacheWrite1hTokens: 50, reasoningTokens: 30 }
+    store.recordLlmUsage(prices, 'claude-sonnet-4-5', usage, { agentId: 'agent-a', providerId: 'anthropic-primary' })
+    store.recordLlmUsage(prices, 'claude-sonnet-4-5', { inputTokens: 10, outputTokens: 5 }, { agentId: null })
+    const cost = PricingManager.fromJson(JSON.stringify(prices)).costMicros('claude-sonnet-4-5', usage)
+    const plainCost = 30 + 75
+    const parts = { cacheReadTokens: 600, cacheWriteTokens: 100, cacheWrite1hTokens: 50, reasoningTokens: 30 }
+    const stats = store.stats()
+    expect(stats).toMatchObject({
+      totalRequests: 2,
+      totalInputTokens: 1010,
+      totalOutputTokens: 105,
+      totalCacheReadTokens: 600,
+      totalCacheWriteTokens: 100,
+      totalCacheWrite1hTokens: 50,
+      totalReasoningTokens: 30,
+      totalCostMicros: cost + plainCost,
+    })
+    const both = { requestCount: 2, inputTokens: 1010, outputTokens: 105, ...parts, costMicros: cost + plainCost }
+    expect(stats.byModel['claude-sonnet-4-5']).toEqual(both)
+    expect(stats.byProvider.anthropic).toEqual(both)
+    expect({ ...stats.byAgent }).toEqual({ 'agent-a': { requestCount: 1, inputTokens: 1000, outputTokens: 100, ...parts, costMicros: cost } })
+    const [first, second] = store.snapshotEvents()
+    expect(first).toMatchObject({ type: 'llm_request_completed', agentId: 'agent-a', providerId: 'anthropic-primary', ...usage, costMicros: cost })
+    expect(second).toMatchObject({ agentId: undefined, providerId: undefined, ...NO_PARTS, costMicros: plainCost })
+  })
+
+  const refusals: [string, unknown, unknown, ErrorConstructor, string][] = [
+    ['a missing usage', undefined, undefined, TypeError, 'usage must be an object'],
+    ['an array as usage', [1, 2], undefined, TypeError, 'usage must be an object'],
+    ['negative cache reads', { inputTokens: 10, outputTokens: 0, cacheReadTokens: -1 }, undefined, RangeError, 'usage.cacheReadTokens must be a non-negative safe integer, got -1'],
+    ['fractional cache writes', { inputTokens: 10, outputTokens: 0, cacheWriteTokens: 1.5 }, undefined, RangeError, 'usage.cacheWriteTokens'],
+    ['1-hour writes as a string', { inputTokens: 10, outputTokens: 0, cacheWrite1hTokens: '1' }, undefined, TypeError, 'usage.cacheWrite1hTokens must be a number'],
+    ['reasoning above 2^53-1', { inputTokens: 10, outputTokens: 0, reasoningTokens: 2 ** 53 }, undefined, RangeError, 'usage.reasoningTokens'],
+    ['missing input tokens', { outputTokens: 0 }, undefined, TypeError, 'usage.inputTokens must be a number'],
+    ['cache parts above the input', { inputTokens: 10, outputTokens: 0, cacheReadTokens: 6, cacheWriteTokens: 3, cacheWrite1hTokens: 2 }, undefined, RangeError, 'must not exceed inputTokens (10)'],
+    ['reasoning above the output', { inputTokens: 10, outputTokens: 4, reasoningTokens: 5 }, undefined, RangeError, 'usage.reasoningTokens (5) must not exceed outputTokens (4)'],
+    ['options as a number', { inputTokens: 10, outputTokens: 4 }, 5, TypeError, 'options must be an object'],
+    ['an agent id over 256 characters', { inputTokens: 10, outputTokens: 4 }, { agentId: 'a'.repeat(257) }, RangeError, 'options.agentId'],
+    ['a numeric provider id', { inputTokens: 10, outputTokens: 4 }, { providerId: 7 }, TypeError, 'options.providerId'],
+    ['a cost above 2^53-1 micros', { inputTokens: 2 ** 53 - 1, outputTokens: 2 ** 53 - 1 }, undefined, RangeError, 'Number.MAX_SAFE_INTEGER'],
+  ]
+  for (const [what, usage, options, errorClass, message] of refusals) {
+    it(`refuses ${what} and records nothing`, () => {
+      const store = new BaselineEventStore(10)
+      expect(() => store.recordLlmUsage(USAGE_PRICES, 'tiered', usage as LlmUsage, options as RecordOptions)).toThrow(errorClass)
+      expect(() => store.recordLlmUsage(USAGE_PRICES, 'tiered', usage as LlmUsage, options as RecordOptions)).toThrow(message)
+      expect(store.len()).toBe(0)
+      expect(store.stats().totalRequests).toBe(0)
+    })
+  }
 })
 
 describe('benchmark arguments and the prom-client contender', () => {

@@ -1,4 +1,7 @@
 // Types of the pure-JS comparison store, for the vitest checks of its figures.
+import type { LlmUsage } from '../lib/usage'
+
+export type { LlmUsage }
 
 export interface LiteLlmEntry {
   input_cost_per_token?: number | null
@@ -9,10 +12,19 @@ export interface LiteLlmEntry {
 export type LiteLlmPrices = Record<string, LiteLlmEntry | unknown>
 export type Provider = 'openai' | 'anthropic' | 'unknown'
 
+export interface RecordOptions {
+  agentId?: string | null
+  providerId?: string | null
+}
+
 export interface Figures {
   requestCount: number
   inputTokens: number
   outputTokens: number
+  cacheReadTokens: number
+  cacheWriteTokens: number
+  cacheWrite1hTokens: number
+  reasoningTokens: number
   costMicros: number
 }
 
@@ -21,6 +33,10 @@ export interface BaselineStats {
   failedRequests: number
   totalInputTokens: number
   totalOutputTokens: number
+  totalCacheReadTokens: number
+  totalCacheWriteTokens: number
+  totalCacheWrite1hTokens: number
+  totalReasoningTokens: number
   totalCostMicros: number
   byModel: Record<string, Figures>
   byProvider: Record<string, Figures>
@@ -37,6 +53,11 @@ export interface BaselineEvent {
   providerId: string | undefined
   inputTokens: number
   outputTokens: number
+  /** Present on events recorded with recordLlmUsage. */
+  cacheReadTokens?: number
+  cacheWriteTokens?: number
+  cacheWrite1hTokens?: number
+  reasoningTokens?: number
   costMicros: number
 }
 
@@ -71,6 +92,8 @@ export class BaselineEventStore {
   len(): number
   droppedCount(): number
   recordLlmCompleted: RecordLlmCompleted
+  /** SPEC section 10's recordLlmUsage, with the options recordLlmCompleted takes positionally. */
+  recordLlmUsage(pricing: LiteLlmPrices, model: string, usage: LlmUsage, options?: RecordOptions | null): void
   stats(): BaselineStats
   snapshotEvents(): BaselineEvent[]
   drainAll(): BaselineEvent[]

@@ -57,6 +57,100 @@ export function pricePerMillion(pricing, model) {
   return [Math.round(input * 1e12), Math.round(output * 1e12)]
 }
 
+const MICROS_PER_MILLION_PER_USD = 1e12
+const BASE_PRICE_KEYS = {
+  input_cost_per_token: 'input',
+  output_cost_per_token: 'output',
+  cache_read_input_token_cost: 'cacheRead',
+  cache_creation_input_token_cost: 'cacheWrite',
+  cache_creation_input_token_cost_above_1hr: 'cacheWrite1h',
+}
+const REASONING_PRICE_KEY = 'output_cost_per_reasoning_token'
+// `<field>_above_<N>k_tokens`, N with up to three decimals. The 1-hour write's tiered form comes
+// before the plain cache write's, whose prefix it shares.
+const TIERED_PRICE_KEY =
+  /^(input_cost_per_token|output_cost_per_token|cache_read_input_token_cost|cache_creation_input_token_cost_above_1hr|cache_creation_input_token_cost)_above_(\d+)(?:\.(\d{1,3}))?k_tokens$/
+const NO_REASONING_PRICE = -1
+
+/** One price tier, micros per million tokens with every fallback of SPEC section 10 applied. */
+class Tier {
+  constructor(aboveInputTokens, stated, reasoning) {
+    const input = stated.input ?? 0
+    const cacheWrite = stated.cacheWrite ?? input
+    this.aboveInputTokens = aboveInputTokens
+    this.input = toPerMillion(input)
+    this.output = toPerMillion(stated.output ?? 0)
+    this.cacheRead = toPerMillion(stated.cacheRead ?? input)
+    this.cacheWrite = toPerMillion(cacheWrite)
+    this.cacheWrite1h = toPerMillion(stated.cacheWrite1h ?? cacheWrite)
+    this.reasoning = reasoning == null ? NO_REASONING_PRICE : toPerMillion(reasoning)
+  }
+
+  isPriced() {
+    return this.input + this.output + this.cacheRead + this.cacheWrite + this.cacheWrite1h + Math.max(this.reasoning, 0) > 0
+  }
+}
+
+function toPerMillion(usdPerToken) {
+  return Math.round(usdPerToken * MICROS_PER_MILLION_PER_USD)
+}
+
+// A price the package accepts: absent (null), or finite, non-negative and within 2^53-1 micros per
+// million. `undefined` marks one it refuses, which leaves the whole entry unpriced.
+function statedPrice(value) {
+  if (value === null) return null
+  return isPrice(value) && toPerMillion(value) <= Number.MAX_SAFE_INTEGER ? value : undefined
+}
+
+function tierThreshold(whole, fraction = '') {
+  const tokens = Number(whole) * 1000 + Number(fraction.padEnd(3, '0'))
+  return Number.isSafeInteger(tokens) ? tokens : undefined
+}
+
+/**
+ * The tiers of `model`'s LiteLLM entry for SPEC section 10's rule, ascending by threshold, the
+ * base prices first; empty when the model is absent or its entry one the package skips.
+ */
+export function priceTiers(pricing, model) {
+  if (model === 'sample_spec' || !Object.hasOwn(pricing, model)) return []
+  const entry = pricing[model]
+  if (entry === null || typeof entry !== 'object') return []
+  const base = {}
+  const reasoningPrice = {}
+  const above = new Map()
+  for (const [key, value] of Object.entries(entry)) {
+    let prices
+    let field
+    if (Object.hasOwn(BASE_PRICE_KEYS, key)) {
+      prices = base
+      field = BASE_PRICE_KEYS[key]
+    } else if (key === REASONING_PRICE_KEY) {
+      prices = reasoningPrice
+      field = 'reasoning'
+    } else {
+      const tiered = TIERED_PRICE_KEY.exec(key)
+      const threshold = tiered === null ? undefined : tierThreshold(tiered[2], tiered[3])
+      if (threshold === undefined) continue
+      if (!above.has(threshold)) above.set(threshold, {})
+      prices = above.get(threshold)
+      field = BASE_PRICE_KEYS[tiered[1]]
+    }
+    const price = statedPrice(value)
+    if (price === undefined) return []
+    prices[field] = price
+  }
+  const reasoning = reasoningPrice.reasoning ?? null
+  const tiers = [new Tier(0, base, reasoning)]
+  for (const threshold of [...above.keys()].sort((a, b) => a - b)) {
+    const stated = above.get(threshold)
+    if (Object.values(stated).every((price) => price === null)) continue
+    const merged = { ...base }
+    for (const [field, price] of Object.entries(stated)) if (price !== null) merged[field] = price
+    tiers.push(new Tier(threshold, merged, reasoning))
+  }
+  return tiers.some((tier) => tier.isPriced()) ? tiers : []
+}
+
 /** floor(tokens * perMillion / 1e6), exact for every pair of safe integers. */
 export function costMicros(tokens, perMillion) {
   const product = tokens * perMillion
@@ -83,16 +177,88 @@ function checkIdentifier(name, value) {
   }
 }
 
-/** The package's argument checks for recordLlmCompleted; throws before anything is recorded. */
-export function checkRecordArgs(model, inputTokens, outputTokens, agentId, providerId) {
+function checkModel(model) {
   if (typeof model !== 'string') throw new TypeError(`model must be a string, got ${typeof model}`)
   if (model.length === 0 || model.length > MAX_IDENTIFIER) {
     throw new RangeError(`model must be 1 to ${MAX_IDENTIFIER} characters, got ${quote(model)}`)
   }
+}
+
+/** The package's argument checks for recordLlmCompleted; throws before anything is recorded. */
+export function checkRecordArgs(model, inputTokens, outputTokens, agentId, providerId) {
+  checkModel(model)
   if (!(Number.isSafeInteger(inputTokens) && inputTokens >= 0)) throw tokenError('inputTokens', inputTokens)
   if (!(Number.isSafeInteger(outputTokens) && outputTokens >= 0)) throw tokenError('outputTokens', outputTokens)
   if (agentId != null) checkIdentifier('agentId', agentId)
   if (providerId != null) checkIdentifier('providerId', providerId)
+}
+
+function usagePart(name, value) {
+  if (value == null) return 0
+  if (!(Number.isSafeInteger(value) && value >= 0)) throw tokenError(name, value)
+  return value
+}
+
+function describe(value) {
+  return value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value
+}
+
+/** The package's checks of a usage object; returns its six counts, absent parts as 0. */
+export function checkUsage(usage) {
+  if (typeof usage !== 'object' || usage === null || Array.isArray(usage)) {
+    throw new TypeError(`usage must be an object with inputTokens and outputTokens, got ${describe(usage)}`)
+  }
+  const { inputTokens, outputTokens } = usage
+  if (!(Number.isSafeInteger(inputTokens) && inputTokens >= 0)) throw tokenError('usage.inputTokens', inputTokens)
+  if (!(Number.isSafeInteger(outputTokens) && outputTokens >= 0)) throw tokenError('usage.outputTokens', outputTokens)
+  const cacheRead = usagePart('usage.cacheReadTokens', usage.cacheReadTokens)
+  const cacheWrite = usagePart('usage.cacheWriteTokens', usage.cacheWriteTokens)
+  const cacheWrite1h = usagePart('usage.cacheWrite1hTokens', usage.cacheWrite1hTokens)
+  const reasoning = usagePart('usage.reasoningTokens', usage.reasoningTokens)
+  const cached = cacheRead + cacheWrite + cacheWrite1h
+  if (cached > inputTokens) {
+    throw new RangeError(
+      `usage: cacheReadTokens + cacheWriteTokens + cacheWrite1hTokens (${cached}) must not exceed inputTokens (${inputTokens})`,
+    )
+  }
+  if (reasoning > outputTokens) {
+    throw new RangeError(`usage.reasoningTokens (${reasoning}) must not exceed outputTokens (${outputTokens})`)
+  }
+  return [inputTokens, outputTokens, cacheRead, cacheWrite, cacheWrite1h, reasoning]
+}
+
+/** The package's checks of recordLlmUsage's options; returns [agentId, providerId]. */
+export function checkRecordOptions(options) {
+  if (options == null) return [undefined, undefined]
+  if (typeof options !== 'object') throw new TypeError(`options must be an object, got ${describe(options)}`)
+  const { agentId, providerId } = options
+  if (agentId != null) checkIdentifier('options.agentId', agentId)
+  if (providerId != null) checkIdentifier('options.providerId', providerId)
+  return [agentId ?? undefined, providerId ?? undefined]
+}
+
+/** SPEC section 10's cost from `priceTiers`: each component floored on its own, summed. */
+export function usageCostMicros(tiers, inputTokens, outputTokens, cacheRead, cacheWrite, cacheWrite1h, reasoning) {
+  if (tiers.length === 0) return 0
+  let tier = tiers[0]
+  for (let i = 1; i < tiers.length && inputTokens > tiers[i].aboveInputTokens; i++) tier = tiers[i]
+  // Without a reasoning price the output is one component: splitting it would floor twice.
+  const output =
+    tier.reasoning === NO_REASONING_PRICE
+      ? costMicros(outputTokens, tier.output)
+      : costMicros(outputTokens - reasoning, tier.output) + costMicros(reasoning, tier.reasoning)
+  const cost =
+    costMicros(inputTokens - cacheRead - cacheWrite - cacheWrite1h, tier.input) +
+    costMicros(cacheRead, tier.cacheRead) +
+    costMicros(cacheWrite, tier.cacheWrite) +
+    costMicros(cacheWrite1h, tier.cacheWrite1h) +
+    output
+  if (cost > Number.MAX_SAFE_INTEGER) throw tooCostly()
+  return cost
+}
+
+function tooCostly() {
+  return new RangeError('usage: the cost passes Number.MAX_SAFE_INTEGER microdollars and cannot be exact')
 }
 
 export function checkPricing(pricing) {
@@ -105,6 +271,10 @@ class Figures {
   requestCount = 0
   inputTokens = 0
   outputTokens = 0
+  cacheReadTokens = 0
+  cacheWriteTokens = 0
+  cacheWrite1hTokens = 0
+  reasoningTokens = 0
   costMicros = 0
 }
 
@@ -115,6 +285,13 @@ function add(figures, inputTokens, outputTokens, cost) {
   figures.costMicros += cost
 }
 
+function addParts(figures, cacheRead, cacheWrite, cacheWrite1h, reasoning) {
+  figures.cacheReadTokens += cacheRead
+  figures.cacheWriteTokens += cacheWrite
+  figures.cacheWrite1hTokens += cacheWrite1h
+  figures.reasoningTokens += reasoning
+}
+
 function toRecord(map) {
   const record = Object.create(null)
   for (const [key, f] of map) {
@@ -122,6 +299,10 @@ function toRecord(map) {
       requestCount: f.requestCount,
       inputTokens: f.inputTokens,
       outputTokens: f.outputTokens,
+      cacheReadTokens: f.cacheReadTokens,
+      cacheWriteTokens: f.cacheWriteTokens,
+      cacheWrite1hTokens: f.cacheWrite1hTokens,
+      reasoningTokens: f.reasoningTokens,
       costMicros: f.costMicros,
     }
   }
@@ -137,14 +318,42 @@ function fetchFigures(map, key) {
   return figures
 }
 
-// What the memo keeps per model: everything recordLlmCompleted derives from the name alone.
+// What the memo keeps per model: everything recording derives from the name alone.
 class ModelEntry {
-  constructor(provider, inPerMillion, outPerMillion, modelFigures, providerFigures) {
+  constructor(provider, inPerMillion, outPerMillion, tiers, modelFigures, providerFigures) {
     this.provider = provider
     this.inPerMillion = inPerMillion
     this.outPerMillion = outPerMillion
+    this.tiers = tiers
     this.modelFigures = modelFigures
     this.providerFigures = providerFigures
+  }
+}
+
+// One object shape per kind of call: absent optionals are undefined rather than missing.
+class CompletedEvent {
+  constructor(model, provider, agentId, providerId, inputTokens, outputTokens, cost) {
+    this.eventId = randomUUID()
+    this.timestampMs = Date.now()
+    this.type = 'llm_request_completed'
+    this.model = model
+    this.provider = provider
+    this.agentId = agentId ?? undefined
+    this.providerId = providerId ?? undefined
+    this.inputTokens = inputTokens
+    this.outputTokens = outputTokens
+    this.costMicros = cost
+  }
+}
+
+/** A recordLlmUsage event: a completed call with its cache and reasoning parts. */
+class UsageEvent extends CompletedEvent {
+  constructor(model, provider, agentId, providerId, inputTokens, outputTokens, cost, cacheRead, cacheWrite, cacheWrite1h, reasoning) {
+    super(model, provider, agentId, providerId, inputTokens, outputTokens, cost)
+    this.cacheReadTokens = cacheRead
+    this.cacheWriteTokens = cacheWrite
+    this.cacheWrite1hTokens = cacheWrite1h
+    this.reasoningTokens = reasoning
   }
 }
 
@@ -153,7 +362,8 @@ const NO_PRICING = Object.freeze({})
 
 /**
  * The per-model memo both JS contenders keep: `entry(pricing, model)` returns what `make(model,
- * provider, inPerMillion, outPerMillion)` built for the model under that pricing, building it once.
+ * provider, inPerMillion, outPerMillion, tiers)` built for the model under that pricing (`tiers` as
+ * `priceTiers` gives them), building it once.
  */
 export class ModelMemo {
   // The price object is treated as immutable, like a PricingManager's table between swaps.
@@ -177,7 +387,7 @@ export class ModelMemo {
   #remember(model) {
     if (this.#entries.size >= MEMO_LIMIT) this.#entries.clear()
     const [inPerMillion, outPerMillion] = pricePerMillion(this.#pricing, model)
-    const entry = this.#make(model, inferProvider(model), inPerMillion, outPerMillion)
+    const entry = this.#make(model, inferProvider(model), inPerMillion, outPerMillion, priceTiers(this.#pricing, model))
     this.#entries.set(model, entry)
     return entry
   }
@@ -192,13 +402,24 @@ export class BaselineEventStore {
   #requests = 0
   #inputTokens = 0
   #outputTokens = 0
+  #cacheReadTokens = 0
+  #cacheWriteTokens = 0
+  #cacheWrite1hTokens = 0
+  #reasoningTokens = 0
   #costMicros = 0
   #byModel = new Map()
   #byProvider = new Map()
   #byAgent = new Map()
   #models = new ModelMemo(
-    (model, provider, inPerMillion, outPerMillion) =>
-      new ModelEntry(provider, inPerMillion, outPerMillion, fetchFigures(this.#byModel, model), fetchFigures(this.#byProvider, provider)),
+    (model, provider, inPerMillion, outPerMillion, tiers) =>
+      new ModelEntry(
+        provider,
+        inPerMillion,
+        outPerMillion,
+        tiers,
+        fetchFigures(this.#byModel, model),
+        fetchFigures(this.#byProvider, provider),
+      ),
   )
 
   constructor(capacity = 10_000) {
@@ -225,35 +446,63 @@ export class BaselineEventStore {
     checkRecordArgs(model, inputTokens, outputTokens, agentId, providerId)
     const entry = this.#models.entry(pricing, model)
     const cost = costMicros(inputTokens, entry.inPerMillion) + costMicros(outputTokens, entry.outPerMillion)
+    this.#count(entry, agentId, inputTokens, outputTokens, cost)
+    if (this.#dropsNext()) return
+    this.#buffer[this.#length++] = new CompletedEvent(model, entry.provider, agentId, providerId, inputTokens, outputTokens, cost)
+  }
 
-    // Figures first: they count every event, also one the full buffer drops.
+  recordLlmUsage(pricing, model, usage, options) {
+    checkModel(model)
+    const [inputTokens, outputTokens, cacheRead, cacheWrite, cacheWrite1h, reasoning] = checkUsage(usage)
+    const [agentId, providerId] = checkRecordOptions(options)
+    const entry = this.#models.entry(pricing, model)
+    const cost = usageCostMicros(entry.tiers, inputTokens, outputTokens, cacheRead, cacheWrite, cacheWrite1h, reasoning)
+    if (this.#costMicros + cost > Number.MAX_SAFE_INTEGER) throw tooCostly()
+
+    const agentFigures = this.#count(entry, agentId, inputTokens, outputTokens, cost)
+    this.#cacheReadTokens += cacheRead
+    this.#cacheWriteTokens += cacheWrite
+    this.#cacheWrite1hTokens += cacheWrite1h
+    this.#reasoningTokens += reasoning
+    addParts(entry.modelFigures, cacheRead, cacheWrite, cacheWrite1h, reasoning)
+    addParts(entry.providerFigures, cacheRead, cacheWrite, cacheWrite1h, reasoning)
+    if (agentFigures !== undefined) addParts(agentFigures, cacheRead, cacheWrite, cacheWrite1h, reasoning)
+    if (this.#dropsNext()) return
+    this.#buffer[this.#length++] = new UsageEvent(
+      model,
+      entry.provider,
+      agentId,
+      providerId,
+      inputTokens,
+      outputTokens,
+      cost,
+      cacheRead,
+      cacheWrite,
+      cacheWrite1h,
+      reasoning,
+    )
+  }
+
+  // Figures first: they count every event, also one the full buffer drops. Returns the agent's
+  // figures, if the call has an agent.
+  #count(entry, agentId, inputTokens, outputTokens, cost) {
     this.#requests++
     this.#inputTokens += inputTokens
     this.#outputTokens += outputTokens
     this.#costMicros += cost
     add(entry.modelFigures, inputTokens, outputTokens, cost)
     add(entry.providerFigures, inputTokens, outputTokens, cost)
-    if (agentId != null) add(fetchFigures(this.#byAgent, agentId), inputTokens, outputTokens, cost)
+    if (agentId == null) return undefined
+    const agentFigures = fetchFigures(this.#byAgent, agentId)
+    add(agentFigures, inputTokens, outputTokens, cost)
+    return agentFigures
+  }
 
-    // A dropped event is never observable, so it is not built.
-    if (this.#length === this.#capacity) {
-      this.#dropped++
-      return
-    }
-    // One object shape for every event: absent optionals are undefined rather than missing.
-    this.#buffer[this.#length] = {
-      eventId: randomUUID(),
-      timestampMs: Date.now(),
-      type: 'llm_request_completed',
-      model,
-      provider: entry.provider,
-      agentId: agentId ?? undefined,
-      providerId: providerId ?? undefined,
-      inputTokens,
-      outputTokens,
-      costMicros: cost,
-    }
-    this.#length++
+  // A dropped event is never observable, so it is not built.
+  #dropsNext() {
+    if (this.#length < this.#capacity) return false
+    this.#dropped++
+    return true
   }
 
   stats() {
@@ -262,6 +511,10 @@ export class BaselineEventStore {
       failedRequests: 0,
       totalInputTokens: this.#inputTokens,
       totalOutputTokens: this.#outputTokens,
+      totalCacheReadTokens: this.#cacheReadTokens,
+      totalCacheWriteTokens: this.#cacheWriteTokens,
+      totalCacheWrite1hTokens: this.#cacheWrite1hTokens,
+      totalReasoningTokens: this.#reasoningTokens,
       totalCostMicros: this.#costMicros,
       byModel: toRecord(this.#byModel),
       byProvider: toRecord(this.#byProvider),

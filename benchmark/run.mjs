@@ -16,10 +16,11 @@ import { streamSuite } from './stream.mjs'
 import { syncSuite } from './sync.mjs'
 import { workersSuite } from './workers.mjs'
 import { tapSuite } from './tap.mjs'
+import { usageSuite } from './usage.mjs'
 
 // Every suite run by default, in order. A suite in its own file (see harness.mjs for the shape)
 // joins by being imported and listed here.
-const SUITES = [recordSuite, callbackSuite, dropSuite, statsSuite, snapshotSuite, metricsSuite, memorySuite, workersSuite, streamSuite, syncSuite, tapSuite]
+const SUITES = [recordSuite, callbackSuite, dropSuite, statsSuite, snapshotSuite, metricsSuite, memorySuite, workersSuite, streamSuite, syncSuite, tapSuite, usageSuite]
 
 // The harness collects garbage between samples, which needs --expose-gc; relaunch with it.
 if (typeof globalThis.gc !== 'function') {
