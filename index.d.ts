@@ -63,6 +63,8 @@ export declare class NativeStore {
    * it is reachable.
    */
   stagingArea(rows: number): ArrayBuffer
+  /** Records what this handle's own staging area holds: its writer found the ring full. */
+  drainOwnStaging(): void
   /** Records what every thread staged, so that what follows sees it. */
   drainStaged(): void
   /**

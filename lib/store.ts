@@ -298,7 +298,7 @@ export class EventStore {
           rows = this.#openStaging(this.#ringRows * 2)
           counters = this.#counters!
         } else {
-          this.#native.drainStaged()
+          this.#native.drainOwnStaging()
           this.#tail = Atomics.load(counters, TAIL)
         }
       }

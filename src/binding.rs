@@ -680,12 +680,28 @@ impl NativeStore {
       ));
     }
     let mut held = self.staging.lock().unwrap_or_else(PoisonError::into_inner);
+    // The old area is drained first: a full ring drains only its own area, so rows left in an
+    // older one would otherwise reach the buffer after newer ones.
     let released = held.replace(area).map_or(0, |old| {
+      self.store.drain_area(&old);
       old.abandon();
       old.byte_len()
     });
     env.adjust_external_memory(length as i64 - released as i64)?;
     Ok(buffer)
+  }
+
+  /// Records what this handle's own staging area holds: its writer found the ring full.
+  #[napi]
+  pub fn drain_own_staging(&self) {
+    if let Some(area) = self
+      .staging
+      .lock()
+      .unwrap_or_else(PoisonError::into_inner)
+      .as_ref()
+    {
+      self.store.drain_area(area);
+    }
   }
 
   /// Records what every thread staged, so that what follows sees it.

@@ -113,14 +113,6 @@ impl PricingTable {
     found
   }
 
-  pub fn len(&self) -> usize {
-    self.names.len()
-  }
-
-  pub fn is_empty(&self) -> bool {
-    self.names.is_empty()
-  }
-
   /// Every name the table prices under, aliases included, sorted.
   pub fn models(&self) -> Vec<&str> {
     let mut names: Vec<&str> = self.names.keys().map(|name| &**name).collect();

@@ -493,6 +493,8 @@ impl LiveStats {
 /// Slots of a tally table. Symbol ids are small and dense, so the keys of one batch rarely share
 /// a slot; a key that finds its slot taken evicts the occupant to a list.
 const TALLY_SLOTS: usize = 256;
+// `KeyTable::used` indexes the slots with a `u8`.
+const _: () = assert!(TALLY_SLOTS <= u8::MAX as usize + 1);
 
 struct KeyTable {
   keys: [Option<Symbol>; TALLY_SLOTS],

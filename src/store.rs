@@ -256,9 +256,7 @@ impl EventStore {
       for area in areas.iter() {
         // Before draining: a writer that gave up after this check leaves its rows for the next.
         let gone = area.is_abandoned();
-        if area.drain(|rows| self.record_staged(rows)) > 0 {
-          area.set_buffer_full(self.len() >= self.capacity);
-        }
+        self.drain_area(area);
         abandoned |= gone;
       }
     }
@@ -274,6 +272,14 @@ impl EventStore {
             false
           }
         });
+    }
+  }
+
+  /// Records the rows one writer published. A writer whose ring is full drains its own area only:
+  /// draining every thread's would have busy writers on several threads work on each other's rows.
+  pub fn drain_area(&self, area: &StagingArea) {
+    if area.drain(|rows| self.record_staged(rows)) > 0 {
+      area.set_buffer_full(self.len() >= self.capacity);
     }
   }
 
