@@ -4,7 +4,7 @@
 //   unshare --net sh -c 'ip link set lo up && exec node interop.mjs DIR [--rate N]'
 import { mkdtempSync } from 'node:fs'
 import { join } from 'node:path'
-import Database from 'better-sqlite3'
+import { openSqlite } from '../../examples/control-api/database.mjs'
 import { EventStore, PricingManager, SyncClient, SyncConfig } from '../../dist/index.mjs'
 import { agentTokens, databasePath, secretsFor, signIcToken, startServer } from '../helpers/real-control-api.mjs'
 
@@ -14,7 +14,7 @@ const secrets = secretsFor(dir)
 let server = await startServer(secrets)
 const tokens = await agentTokens(server.url)
 const [first, second] = Object.keys(tokens).map(Number)
-const db = new Database(databasePath(secrets), { readonly: true })
+const db = openSqlite(databasePath(secrets), { readonly: true })
 
 const config = (token) => new SyncConfig(server.url, token).withInterval(60_000).withBatchThreshold(100_000).withRetryDelay(5).withMaxRetryDelay(50).withTimeout(5_000)
 const llm = (store) => store.snapshotEvents().filter((event) => event.type.startsWith('llm_'))
