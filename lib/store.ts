@@ -361,7 +361,9 @@ export class EventStore {
   recordLlmUsage(pricing: PricingManager, model: string, usage: LlmUsage, options?: RecordOptions | null): void {
     const prices = checkPricing(pricing)
     const checked = checkUsage('usage', usage)
-    const { agentId, providerId, provider, durationMs, timeToFirstTokenMs } = readOptions(options)
+    // Each option is read once, straight into the call: no copy of the options on the hot path.
+    const given = optionsObject(options)
+    const provider = given.provider
     this.#recordUsage(
       prices,
       model,
@@ -372,10 +374,10 @@ export class EventStore {
       checked.cacheWriteTokens,
       checked.cacheWrite1hTokens,
       checked.reasoningTokens,
-      agentId,
-      providerId,
-      checkDuration('options.durationMs', durationMs),
-      checkDuration('options.timeToFirstTokenMs', timeToFirstTokenMs),
+      given.agentId,
+      given.providerId,
+      checkDuration('options.durationMs', given.durationMs),
+      checkDuration('options.timeToFirstTokenMs', given.timeToFirstTokenMs),
       USAGE_NAMES,
     )
   }
@@ -715,11 +717,18 @@ interface ReadOptions extends RecordOptions {
   errorMessage?: string | null
 }
 
+const NO_OPTIONS: ReadOptions = Object.freeze({})
+
+/** The options object itself, checked to be one; absent options read as none. */
+function optionsObject(options: unknown): ReadOptions {
+  if (options == null) return NO_OPTIONS
+  if (typeof options !== 'object') throw new TypeError(`options must be an object, got ${describe(options)}`)
+  return options as ReadOptions
+}
+
 /** Each option read once, so that a getter cannot show a check one value and the core another. */
 function readOptions(options: unknown): ReadOptions {
-  if (options == null) return {}
-  if (typeof options !== 'object') throw new TypeError(`options must be an object, got ${describe(options)}`)
-  const { agentId, providerId, provider, durationMs, timeToFirstTokenMs, errorCode, errorMessage } = options as ReadOptions
+  const { agentId, providerId, provider, durationMs, timeToFirstTokenMs, errorCode, errorMessage } = optionsObject(options)
   return { agentId, providerId, provider, durationMs, timeToFirstTokenMs, errorCode, errorMessage }
 }
 
