@@ -14,7 +14,7 @@ export type { OpenTelemetryMeter, OpenTelemetryObserver } from './metrics/opente
 export { LATENCY_BOUNDARIES_SECONDS, PROMETHEUS_CONTENT_TYPE } from './metrics/scrape.js'
 export type { MetricsOptions, MetricsStore } from './metrics/scrape.js'
 export { SyncClient, SyncConfig } from './sync/index.js'
-export type { SyncHandle, SyncMetrics } from './sync/index.js'
+export type { AgentTokens, StopReport, SyncHandle, SyncMetrics } from './sync/index.js'
 export type { Protocol012Request } from './protocol012.js'
 export type { CallOutcome, LlmUsage, RecordOptions } from './usage.js'
 export type {
