@@ -27,6 +27,8 @@ describe('staged recording', () => {
     )
     expect(events[9]).toMatchObject({ model: 'claude-3-5-sonnet-20241022', provider: 'anthropic', providerId: 'edge' })
     expect(events[9].agentId).toBe('agent-b')
+    // A row the facade staged wrongly would be counted as dropped.
+    expect([store.len(), store.droppedCount()]).toEqual([5_000, 0])
     const stats = store.stats()
     expect(stats.totalRequests).toBe(5_000)
     expect(stats.totalInputTokens).toBe((5_000 * 5_001) / 2)

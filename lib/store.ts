@@ -1,12 +1,13 @@
 import type { NativeStore } from '../index.js'
 import { native } from './binding.js'
 import { type AnalyticsEvent, EVENT_TYPES, type EventInput, EventRowWriter, encodeEvent, readEvents, type SequencedEvent } from './events.js'
-import { BUDGET, EVENT_ROW, STAGING, STATS } from './layout.js'
+import { BUDGET, EVENT_ROW, STATS } from './layout.js'
 import { checkAgentLabel, type MetricsOptions } from './metrics/scrape.js'
 import { costOf, plainCostOf, type PricedModel, PricingManager } from './pricing.js'
 import { PROVIDERS, providerIndex, type Provider } from './provider.js'
 import { EventReceiver, wakeWaitingReceiver } from './receiver.js'
 import { type ComputedStats, type ModelStats, modelStatsAt, readStats } from './stats.js'
+import { exhausted, StagingWriter } from './staging.js'
 import { StoreNames } from './symbols.js'
 import { type CallOutcome, checkUsage, type LlmUsage, type RecordOptions } from './usage.js'
 import { checkCount, checkIdentifier, checkIntegerInRange, checkOptionalMessage, describe } from './validate.js'
@@ -38,45 +39,6 @@ function checkThresholds(thresholds: unknown): number[] {
 
 export const DEFAULT_CAPACITY = 10_000
 export const MAX_CAPACITY = 10_000_000
-
-// Completed requests are recorded without a native call each: a store hands this thread a
-// staging area, memory the native store owns, and the facade writes each request as a row there
-// and publishes it with one atomic store of the row count. Every read, on any thread, drains the
-// published rows first, so a record is visible everywhere as soon as its call returns, and it
-// outlives this thread (a terminated worker loses nothing). Only a full ring costs a native call:
-// for a larger ring while the thread's is small, then to drain it (a thousand records that
-// nobody read).
-const {
-  head: HEAD,
-  tail: TAIL,
-  bufferFull: BUFFER_FULL,
-  rowsAt: ROWS_AT,
-  firstRows: FIRST_ROWS,
-  maxRows: MAX_ROWS,
-  stride: STRIDE,
-  // Each field's offset in a row, as constants: the hot path reads no layout object.
-  model: F_MODEL,
-  provider: F_PROVIDER,
-  agent: F_AGENT,
-  providerId: F_PROVIDER_ID,
-  inputTokens: F_INPUT,
-  outputTokens: F_OUTPUT,
-  cacheReadTokens: F_CACHE_READ,
-  cacheWriteTokens: F_CACHE_WRITE,
-  cacheWrite1hTokens: F_CACHE_WRITE_1H,
-  reasoningTokens: F_REASONING,
-  costMicros: F_COST,
-  timestampMs: F_TIMESTAMP,
-  durationMs: F_DURATION,
-  timeToFirstTokenMs: F_TIME_TO_FIRST_TOKEN,
-  priced: F_PRICED,
-} = STAGING
-
-// Every figure is exact: the store refuses a record that would take a total past 2^53 - 1. Each
-// thread takes room for its records from the native store in chunks, so that checking costs a
-// comparison; room a thread took and never used is the only way to be refused a little early.
-const ROOM_CHUNK = 2 ** 40
-const EXHAUSTED_FIGURES = ['', 'input tokens', 'output tokens', 'cost in micros'] as const
 
 // Set only while a factory wraps a native store it already has.
 let adopted: NativeStore | undefined
@@ -142,29 +104,19 @@ export class EventStore {
   readonly #native: NativeStore
   /** @internal This thread's view of the store's names. */
   readonly names: StoreNames
-  // This thread's staging area, opened on the first record: rows as numbers, and the header's
-  // counters over the same memory.
-  #rows: Float64Array | undefined
-  #counters: Uint32Array | undefined
-  #ringRows = 0
-  #head = 0
   // Only a streaming store has a receiver to wake after a record.
   #streaming = false
   // The hot path's view of each model this store interned: its id here and its prices in the
   // pricing table last used with it. Bounded by the store's key limit.
   #models: Record<string, StoreModel | undefined> = Object.create(null)
-  // The tail as last read: the ring has at least this much room, so the real tail is read only
-  // when this says the ring is full.
-  #tail = 0
-  // Room this thread took in the store's totals (see ROOM_CHUNK).
-  #inputRoom = 0
-  #outputRoom = 0
-  #costRoom = 0
+  // This thread's staging area of the store.
+  readonly #staging: StagingWriter
 
   constructor(capacity?: number | null, options?: StoreOptions | null) {
     this.#native =
       adopted ?? new native.NativeStore(checkCapacity('capacity', capacity ?? DEFAULT_CAPACITY), checkMaxKeys(options) ?? DEFAULT_MAX_KEYS)
     this.names = new StoreNames(this.#native)
+    this.#staging = new StagingWriter(this.#native)
   }
 
   static #fromNative(store: NativeStore): EventStore {
@@ -239,95 +191,6 @@ export class EventStore {
     this.#native.drainStaged()
   }
 
-  #openStaging(rows: number): Float64Array {
-    const area = this.#native.stagingArea(rows)
-    this.#ringRows = rows
-    this.#counters = new Uint32Array(area)
-    this.#head = 0
-    this.#tail = 0
-    this.#rows = new Float64Array(area)
-    return this.#rows
-  }
-
-  /** Takes room in the totals for a record's figures, or throws naming the figure with none. */
-  #takeRoom(input: number, output: number, cost: number, names: readonly [string, string, string]): void {
-    const wanted = [input - this.#inputRoom, output - this.#outputRoom, cost - this.#costRoom].map((need) => Math.max(need, 0))
-    // A chunk each where there is room for one, else just what this record needs.
-    let refused = this.#native.reserve(...(wanted.map((need) => Math.max(need, ROOM_CHUNK)) as [number, number, number]))
-    if (refused === 0) {
-      this.#inputRoom += Math.max(wanted[0], ROOM_CHUNK)
-      this.#outputRoom += Math.max(wanted[1], ROOM_CHUNK)
-      this.#costRoom += Math.max(wanted[2], ROOM_CHUNK)
-      return
-    }
-    refused = this.#native.reserve(wanted[0], wanted[1], wanted[2])
-    if (refused !== 0) throw exhausted(-refused, names)
-    this.#inputRoom += wanted[0]
-    this.#outputRoom += wanted[1]
-    this.#costRoom += wanted[2]
-  }
-
-  /** Writes a completed request into this thread's staging area and publishes it. */
-  #stage(
-    model: number,
-    priced: boolean,
-    provider: number,
-    agent: number,
-    providerId: number,
-    input: number,
-    output: number,
-    cacheRead: number,
-    cacheWrite: number,
-    cacheWrite1h: number,
-    reasoning: number,
-    cost: number,
-    durationMs: number,
-    timeToFirstTokenMs: number,
-    names: readonly [string, string, string],
-  ): void {
-    let rows = this.#rows ?? this.#openStaging(FIRST_ROWS)
-    let counters = this.#counters!
-    if (input > this.#inputRoom || output > this.#outputRoom || cost > this.#costRoom) this.#takeRoom(input, output, cost, names)
-    this.#inputRoom -= input
-    this.#outputRoom -= output
-    this.#costRoom -= cost
-    if (((this.#head - this.#tail) >>> 0) >= this.#ringRows) {
-      this.#tail = Atomics.load(counters, TAIL)
-      if (((this.#head - this.#tail) >>> 0) >= this.#ringRows) {
-        if (this.#ringRows < MAX_ROWS) {
-          rows = this.#openStaging(this.#ringRows * 2)
-          counters = this.#counters!
-        } else {
-          this.#native.drainOwnStaging()
-          this.#tail = Atomics.load(counters, TAIL)
-        }
-      }
-    }
-    const head = this.#head
-    // Ring sizes are powers of two.
-    const at = ROWS_AT + (head & (this.#ringRows - 1)) * STRIDE
-    rows[at + F_MODEL] = model
-    rows[at + F_PROVIDER] = provider
-    rows[at + F_AGENT] = agent
-    rows[at + F_PROVIDER_ID] = providerId
-    rows[at + F_INPUT] = input
-    rows[at + F_OUTPUT] = output
-    rows[at + F_CACHE_READ] = cacheRead
-    rows[at + F_CACHE_WRITE] = cacheWrite
-    rows[at + F_CACHE_WRITE_1H] = cacheWrite1h
-    rows[at + F_REASONING] = reasoning
-    rows[at + F_COST] = cost
-    // 0: stamped when drained. While the buffer is full, most rows will be dropped, and a dropped
-    // event's timestamp is never seen, so the drop path does not read the clock.
-    rows[at + F_TIMESTAMP] = counters[BUFFER_FULL] === 1 ? 0 : Date.now()
-    rows[at + F_DURATION] = durationMs
-    rows[at + F_TIME_TO_FIRST_TOKEN] = timeToFirstTokenMs
-    rows[at + F_PRICED] = priced ? 1 : 0
-    this.#head = (head + 1) >>> 0
-    Atomics.store(counters, HEAD, this.#head)
-    if (this.#streaming) wakeWaitingReceiver(this)
-  }
-
   /** Records a completed request, inferring the provider from the model name and pricing it. */
   recordLlmCompleted(
     pricing: PricingManager,
@@ -400,61 +263,89 @@ export class EventStore {
   ): void {
     checkCount(names[0], input)
     checkCount(names[1], output)
-    const agentName = names === USAGE_NAMES ? 'options.agentId' : 'agentId'
-    const providerIdName = names === USAGE_NAMES ? 'options.providerId' : 'providerId'
     const symbols = this.names
-    const known = typeof model === 'string' ? this.#models[model] : undefined
-    let priced: PricedModel | undefined
-    let modelId: number | undefined
-    if (known !== undefined && known.prices === prices && known.version === prices.version) {
-      priced = known.priced
-      modelId = known.id
-    }
+    let known = typeof model === 'string' ? this.#models[model] : undefined
     let agent = symbols.agents.cachedOptional(agentId)
     let provider = symbols.providerIds.cachedOptional(providerId)
-    if (priced === undefined || modelId === undefined || agent === undefined || provider === undefined) {
-      // Every name is checked before any is interned: a refused call leaves nothing behind.
-      if (modelId === undefined) checkIdentifier('model', model)
-      if (agent === undefined) checkIdentifier(agentName, agentId)
-      if (provider === undefined) checkIdentifier(providerIdName, providerId)
-      priced ??= prices.pricedModel(model)
-      modelId ??= symbols.models.cached(model) ?? symbols.models.intern(model as string)
-      agent ??= symbols.agents.intern(agentId as string)
-      provider ??= symbols.providerIds.intern(providerId as string)
-      // A model its dimension took is cached with its prices; one that overflowed asks again.
-      if (modelId !== 0) this.#models[model as string] = { id: modelId, priced, prices, version: prices.version }
+    if (known === undefined || known.prices !== prices || known.version !== prices.version || agent === undefined || provider === undefined) {
+      // Out of line, so the common call stays small enough for V8 to inline.
+      known = this.#resolve(prices, model, agentId, providerId, names)
+      agent = symbols.agents.cachedOptional(agentId)
+      provider = symbols.providerIds.cachedOptional(providerId)
+      if (known.id === 0 || agent === undefined || provider === undefined) {
+        this.#recordOverflowed(known.priced, model as string, providerIndexOrInferred, input, output, cacheRead, cacheWrite, cacheWrite1h, reasoning, agentId, providerId, durationMs, timeToFirstTokenMs, names)
+        return
+      }
     }
-    // Most calls have no cache or reasoning parts: two components instead of the rule's six.
-    const cost =
-      cacheRead + cacheWrite + cacheWrite1h + reasoning === 0
-        ? plainCostOf(priced.tiers, input, output)
-        : costOf(priced.tiers, input, output, cacheRead, cacheWrite, cacheWrite1h, reasoning)
-    if (cost > Number.MAX_SAFE_INTEGER) throw costTooLarge(names === USAGE_NAMES ? 'usage' : 'inputTokens and outputTokens', cost)
+    const { priced } = known
+    const cost = costOfCall(priced, input, output, cacheRead, cacheWrite, cacheWrite1h, reasoning, names)
     const providerIndexUsed = providerIndexOrInferred < 0 ? priced.inferredProvider : providerIndexOrInferred
-    const isPriced = priced.resolved !== undefined
-    if (modelId === 0 || agent === 0 && agentId != null || provider === 0 && providerId != null) {
-      // A name its dimension has no room for: the event keeps it as a string, and the native core
-      // counts it under (other).
-      // One writer for every such call on this thread: the core reads it before the call returns.
-      const encoded = OVERFLOWED
-      const row = encoded.row
-      row[EVENT_ROW.provider] = providerIndexUsed
-      row[EVENT_ROW.inputTokens] = input
-      row[EVENT_ROW.outputTokens] = output
-      row[EVENT_ROW.cacheReadTokens] = cacheRead
-      row[EVENT_ROW.cacheWriteTokens] = cacheWrite
-      row[EVENT_ROW.cacheWrite1hTokens] = cacheWrite1h
-      row[EVENT_ROW.reasoningTokens] = reasoning
-      row[EVENT_ROW.costMicros] = cost
-      row[EVENT_ROW.durationMs] = durationMs
-      row[EVENT_ROW.timeToFirstTokenMs] = timeToFirstTokenMs
-      encoded.model = model as string
-      encoded.agentId = (agentId ?? undefined) as string | undefined
-      encoded.providerId = (providerId ?? undefined) as string | undefined
-      this.#recordRow(encoded, names, isPriced)
-      return
-    }
-    this.#stage(modelId, isPriced, providerIndexUsed, agent, provider, input, output, cacheRead, cacheWrite, cacheWrite1h, reasoning, cost, durationMs, timeToFirstTokenMs, names)
+    this.#staging.stage(known.id, priced.resolved !== undefined, providerIndexUsed, agent, provider, input, output, cacheRead, cacheWrite, cacheWrite1h, reasoning, cost, durationMs, timeToFirstTokenMs, names)
+    if (this.#streaming) wakeWaitingReceiver(this)
+  }
+
+  /**
+   * Checks and interns the names of a call this thread has not cached, and caches the model with
+   * its current prices; a name its dimension has no room for stays uncached (id 0 for the model).
+   */
+  #resolve(prices: PricingManager, model: unknown, agentId: unknown, providerId: unknown, names: readonly [string, string, string]): StoreModel {
+    const symbols = this.names
+    const known = typeof model === 'string' ? this.#models[model] : undefined
+    const current = known !== undefined && known.prices === prices && known.version === prices.version ? known : undefined
+    const agentMissing = symbols.agents.cachedOptional(agentId) === undefined
+    const providerMissing = symbols.providerIds.cachedOptional(providerId) === undefined
+    // Every name is checked before any is interned: a refused call leaves nothing behind.
+    if (current === undefined) checkIdentifier('model', model)
+    if (agentMissing) checkIdentifier(names === USAGE_NAMES ? 'options.agentId' : 'agentId', agentId)
+    if (providerMissing) checkIdentifier(names === USAGE_NAMES ? 'options.providerId' : 'providerId', providerId)
+    if (agentMissing) symbols.agents.intern(agentId as string)
+    if (providerMissing) symbols.providerIds.intern(providerId as string)
+    if (current !== undefined) return current
+    const priced = prices.pricedModel(model)
+    const resolved = { id: symbols.models.cached(model) ?? symbols.models.intern(model as string), priced, prices, version: prices.version }
+    // A model its dimension took is cached with its prices; one that overflowed asks again.
+    if (resolved.id !== 0) this.#models[model as string] = resolved
+    return resolved
+  }
+
+  /**
+   * A call with a name its dimension has no room for: the event keeps the name as a string, and
+   * the native core counts it under (other).
+   */
+  #recordOverflowed(
+    priced: PricedModel,
+    model: string,
+    providerIndexOrInferred: number,
+    input: number,
+    output: number,
+    cacheRead: number,
+    cacheWrite: number,
+    cacheWrite1h: number,
+    reasoning: number,
+    agentId: unknown,
+    providerId: unknown,
+    durationMs: number,
+    timeToFirstTokenMs: number,
+    names: readonly [string, string, string],
+  ): void {
+    const cost = costOfCall(priced, input, output, cacheRead, cacheWrite, cacheWrite1h, reasoning, names)
+    // One writer for every such call on this thread: the core reads it before the call returns.
+    const encoded = OVERFLOWED
+    const row = encoded.row
+    row[EVENT_ROW.provider] = providerIndexOrInferred < 0 ? priced.inferredProvider : providerIndexOrInferred
+    row[EVENT_ROW.inputTokens] = input
+    row[EVENT_ROW.outputTokens] = output
+    row[EVENT_ROW.cacheReadTokens] = cacheRead
+    row[EVENT_ROW.cacheWriteTokens] = cacheWrite
+    row[EVENT_ROW.cacheWrite1hTokens] = cacheWrite1h
+    row[EVENT_ROW.reasoningTokens] = reasoning
+    row[EVENT_ROW.costMicros] = cost
+    row[EVENT_ROW.durationMs] = durationMs
+    row[EVENT_ROW.timeToFirstTokenMs] = timeToFirstTokenMs
+    encoded.model = model
+    encoded.agentId = (agentId ?? undefined) as string | undefined
+    encoded.providerId = (providerId ?? undefined) as string | undefined
+    this.#recordRow(encoded, names, priced.resolved !== undefined)
   }
 
   /**
@@ -732,11 +623,24 @@ function readOptions(options: unknown): ReadOptions {
   return { agentId, providerId, provider, durationMs, timeToFirstTokenMs, errorCode, errorMessage }
 }
 
-function exhausted(figure: number, names: readonly [string, string, string]): RangeError {
-  return new RangeError(
-    `${names[figure - 1]} would take the store's total ${EXHAUSTED_FIGURES[figure]} past ${Number.MAX_SAFE_INTEGER}, ` +
-      'the largest figure a JavaScript number holds exactly; nothing was recorded',
-  )
+/** A call's cost in micros, refused when it passes 2^53 - 1. */
+function costOfCall(
+  priced: PricedModel,
+  input: number,
+  output: number,
+  cacheRead: number,
+  cacheWrite: number,
+  cacheWrite1h: number,
+  reasoning: number,
+  names: readonly [string, string, string],
+): number {
+  // Most calls have no cache or reasoning parts: two components instead of the rule's six.
+  const cost =
+    cacheRead + cacheWrite + cacheWrite1h + reasoning === 0
+      ? plainCostOf(priced.tiers, input, output)
+      : costOf(priced.tiers, input, output, cacheRead, cacheWrite, cacheWrite1h, reasoning)
+  if (cost > Number.MAX_SAFE_INTEGER) throw costTooLarge(names === USAGE_NAMES ? 'usage' : 'inputTokens and outputTokens', cost)
+  return cost
 }
 
 function costTooLarge(argument: string, cost: number): RangeError {

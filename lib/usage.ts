@@ -49,8 +49,14 @@ export interface CheckedUsage {
   readonly reasoningTokens: number
 }
 
-function part(name: string, value: unknown): number {
-  return value == null ? 0 : checkCount(name, value)
+// The field's full name is built only for a refusal: joining it on every call costs more than
+// the check.
+function count(argument: string, field: string, value: unknown): number {
+  return Number.isSafeInteger(value) && (value as number) >= 0 ? (value as number) : checkCount(`${argument}.${field}`, value)
+}
+
+function part(argument: string, field: string, value: unknown): number {
+  return value == null ? 0 : count(argument, field, value)
 }
 
 /**
@@ -64,12 +70,12 @@ export function checkUsage(argument: string, usage: unknown): CheckedUsage {
   }
   const fields = usage as Record<string, unknown>
   const checked: CheckedUsage = {
-    inputTokens: checkCount(`${argument}.inputTokens`, fields.inputTokens),
-    outputTokens: checkCount(`${argument}.outputTokens`, fields.outputTokens),
-    cacheReadTokens: part(`${argument}.cacheReadTokens`, fields.cacheReadTokens),
-    cacheWriteTokens: part(`${argument}.cacheWriteTokens`, fields.cacheWriteTokens),
-    cacheWrite1hTokens: part(`${argument}.cacheWrite1hTokens`, fields.cacheWrite1hTokens),
-    reasoningTokens: part(`${argument}.reasoningTokens`, fields.reasoningTokens),
+    inputTokens: count(argument, 'inputTokens', fields.inputTokens),
+    outputTokens: count(argument, 'outputTokens', fields.outputTokens),
+    cacheReadTokens: part(argument, 'cacheReadTokens', fields.cacheReadTokens),
+    cacheWriteTokens: part(argument, 'cacheWriteTokens', fields.cacheWriteTokens),
+    cacheWrite1hTokens: part(argument, 'cacheWrite1hTokens', fields.cacheWrite1hTokens),
+    reasoningTokens: part(argument, 'reasoningTokens', fields.reasoningTokens),
   }
   const cached = checked.cacheReadTokens + checked.cacheWriteTokens + checked.cacheWrite1hTokens
   if (cached > checked.inputTokens) {
