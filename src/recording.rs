@@ -9,7 +9,7 @@ use crate::pricing::PricingManager;
 use crate::provider::{infer_provider, Provider};
 use crate::stats::{Exhausted, ModelStats, Tally};
 use crate::store::EventStore;
-use crate::symbol::{Names, Symbol, SymbolTable};
+use crate::symbol::{HandedOut, Names, Symbol, SymbolTable};
 use crate::usage::Usage;
 
 /// A completed request whose names are already interned in its store and whose cost is known.
@@ -49,26 +49,44 @@ impl CompletedRequest {
   }
 }
 
+/// The ids each of a store's tables had handed out, read once per batch of staged rows.
+#[derive(Clone, Copy)]
+struct HandedOutIds {
+  models: HandedOut,
+  agents: HandedOut,
+  provider_ids: HandedOut,
+}
+
+impl HandedOutIds {
+  fn of(names: &Names) -> Self {
+    HandedOutIds {
+      models: names.models.handed_out(),
+      agents: names.agents.handed_out(),
+      provider_ids: names.provider_ids.handed_out(),
+    }
+  }
+}
+
 /// The request of one staged row, or `None` if it names a symbol its store never handed out or a
 /// provider that does not exist.
 #[inline(always)]
-fn staged_request(names: &Names, fields: &[f64]) -> Option<CompletedRequest> {
+fn staged_request(ids: HandedOutIds, fields: &[f64]) -> Option<CompletedRequest> {
   // `as` saturates and truncates: the facade writes ids it got from `intern` and counts it checked.
-  let optional = |table: &SymbolTable, value: f64| {
+  let optional = |handed_out: HandedOut, value: f64| {
     if value == 0.0 {
       Some(None)
     } else {
-      table.from_id(value as u32).map(Some)
+      handed_out.symbol(value as u32).map(Some)
     }
   };
   let count = |field: usize| fields[field] as u64;
   let duration =
     |field: usize| (fields[field] >= 0.0).then(|| (fields[field] * 1000.0).round() as u64);
   Some(CompletedRequest {
-    model: names.models.from_id(fields[row::MODEL] as u32)?,
+    model: ids.models.symbol(fields[row::MODEL] as u32)?,
     provider: *Provider::ALL.get(fields[row::PROVIDER] as usize)?,
-    agent: optional(&names.agents, fields[row::AGENT])?,
-    provider_id: optional(&names.provider_ids, fields[row::PROVIDER_ID])?,
+    agent: optional(ids.agents, fields[row::AGENT])?,
+    provider_id: optional(ids.provider_ids, fields[row::PROVIDER_ID])?,
     usage: Usage {
       input_tokens: count(row::INPUT_TOKENS),
       output_tokens: count(row::OUTPUT_TOKENS),
@@ -186,10 +204,11 @@ impl EventStore {
     let mut ids = fastrand::Rng::new();
     let now = if reserved > 0 { current_time_ms() } else { 0 };
     let mut crossings = Vec::new();
-    let names = self.names().clone();
+    // After the rows were published: every id they hold was handed out by then.
+    let handed_out = HandedOutIds::of(self.names());
     with_tally(|tally, timed| {
       for fields in rows {
-        let Some(request) = staged_request(&names, fields) else {
+        let Some(request) = staged_request(handed_out, fields) else {
           continue;
         };
         tally.add(
@@ -343,7 +362,18 @@ mod tests {
     unknown_provider[row::PROVIDER] = 3.0;
     let mut no_model = good;
     no_model[row::MODEL] = 0.0;
-    let rows: Vec<f64> = [good, unknown_symbol, unknown_provider, no_model, good].concat();
+    // The next id the table would hand out.
+    let mut next_model = good;
+    next_model[row::MODEL] = f64::from(model.id() + 1);
+    let rows: Vec<f64> = [
+      good,
+      unknown_symbol,
+      unknown_provider,
+      no_model,
+      next_model,
+      good,
+    ]
+    .concat();
     store.record_staged(&rows);
     assert_eq!(
       (
@@ -351,12 +381,12 @@ mod tests {
         store.dropped_count(),
         store.stats().totals.request_count
       ),
-      (2, 3, 2)
+      (2, 4, 2)
     );
     // The room reserved for the bad rows was given back.
     let rows: Vec<f64> = std::iter::repeat_n(good, 8).flatten().collect();
     store.record_staged(&rows);
-    assert_eq!((store.len(), store.dropped_count()), (10, 3));
+    assert_eq!((store.len(), store.dropped_count()), (10, 4));
   }
 
   #[test]

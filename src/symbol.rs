@@ -7,7 +7,7 @@
 
 use std::hash::BuildHasherDefault;
 use std::num::NonZeroU32;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use dashmap::mapref::entry::Entry;
@@ -33,7 +33,26 @@ pub struct SymbolTable {
   // Append-only and lock-free to read, so resolving a symbol never waits for an intern.
   names: boxcar::Vec<Arc<str>>,
   interned: AtomicUsize,
+  // The highest id `intern` has returned: every id up to it names an entry.
+  handed_out: AtomicU32,
   limit: usize,
+}
+
+/// The ids a table had handed out when it was read: checking a batch's ids against it costs a
+/// comparison each.
+#[derive(Clone, Copy)]
+pub struct HandedOut(u32);
+
+impl HandedOut {
+  /// The symbol with this id, if the table had handed it out.
+  #[inline]
+  pub fn symbol(self, id: u32) -> Option<Symbol> {
+    if id <= self.0 {
+      NonZeroU32::new(id).map(Symbol)
+    } else {
+      None
+    }
+  }
 }
 
 impl SymbolTable {
@@ -43,6 +62,7 @@ impl SymbolTable {
       ids: DashMap::default(),
       names: boxcar::Vec::new(),
       interned: AtomicUsize::new(0),
+      handed_out: AtomicU32::new(Symbol::OTHER.id()),
       limit,
     };
     table.names.push(Arc::from(Symbol::OTHER_NAME));
@@ -64,6 +84,8 @@ impl SymbolTable {
         }
         let index = self.names.push(entry.key().clone());
         let id = u32::try_from(index + 1).ok().and_then(NonZeroU32::new)?;
+        // Before the id is returned, so that whoever holds an id finds it handed out.
+        self.handed_out.fetch_max(id.get(), Ordering::Release);
         Some(*entry.insert(Symbol(id)))
       }
     }
@@ -75,6 +97,12 @@ impl SymbolTable {
     // By entry, not by count: while another thread is still pushing a lower id, the count falls
     // short of an id already handed out.
     self.names.get(id as usize - 1).map(|_| symbol)
+  }
+
+  /// The ids handed out so far. A reader that got an id from a thread that had it from `intern`
+  /// (through a release-acquire pair, as a staged row is) finds that id in the result.
+  pub fn handed_out(&self) -> HandedOut {
+    HandedOut(self.handed_out.load(Ordering::Acquire))
   }
 
   pub fn name(&self, symbol: Symbol) -> Arc<str> {
@@ -138,6 +166,11 @@ mod tests {
     assert_eq!(table.from_id(b.id()), Some(b));
     assert_eq!(table.from_id(0), None);
     assert_eq!(table.from_id(u32::MAX), None);
+    let handed_out = table.handed_out();
+    assert_eq!(handed_out.symbol(b.id()), Some(b));
+    assert_eq!(handed_out.symbol(Symbol::OTHER.id()), Some(Symbol::OTHER));
+    assert_eq!(handed_out.symbol(0), None);
+    assert_eq!(handed_out.symbol(b.id() + 1), None);
     assert_eq!(&*table.names_from(a.id())[0], "symbol-test-a");
   }
 
