@@ -26,8 +26,9 @@ export const DEFAULT_BUDGET_THRESHOLDS: readonly number[] = [50, 80, 100]
 const MAX_THRESHOLDS = 255
 
 // agentStats and budgetStatus go through this thread's point-read area, memory the native core
-// owns: the store's handle and the agent's id in, the figures out, and a native call that takes no
-// arguments, the cheapest kind (a method taking arguments costs over 200 ns in its glue alone).
+// owns: the store's handle and the agent's id in, the figures out, around a native function that
+// takes no arguments. That is the cheapest call napi-rs makes, ~20 ns; its glue alone costs ~70 ns
+// for a function with an argument and ~200 ns for a method.
 const pointRead = new Float64Array(native.pointReadArea())
 const READ_STORE = POINT_READ.store
 const READ_AGENT = POINT_READ.agent
