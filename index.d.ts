@@ -93,16 +93,8 @@ export declare class NativeStore {
   /** Sets an agent's budget; the facade has checked the limit and the thresholds. */
   setBudget(agent: number, limitMicros: number, thresholds: Array<number>): void
   removeBudget(agent: number): boolean
-  /**
-   * Writes the agent's budget status into `out` as `layout::budget` lays it out and returns its
-   * length, or 0 when the agent has no budget. `out` has room for 255 thresholds.
-   */
-  budgetStatus(agent: number, out: Float64Array): number
-  /**
-   * Writes one agent's figures into `out` as a `layout::stats::row` (the key left 0); false when
-   * the agent has none.
-   */
-  agentStats(agent: number, out: Float64Array): boolean
+  /** How this thread's point reads (`read_agent_stats`, `read_budget_status`) name the store. */
+  pointReadHandle(): number
   len(): number
   droppedCount(): number
   /** The buffered events, oldest first, written into `numbers` and `ids` (see `RowWriter`). */
@@ -219,6 +211,7 @@ export interface Layout {
   eventRow: EventRowLayout
   stats: StatsLayout
   budget: BudgetLayout
+  pointRead: PointReadLayout
   /** Upper bounds of the latency buckets, in seconds. */
   latencyBoundariesSeconds: Array<number>
   eventKinds: Array<string>
@@ -226,6 +219,21 @@ export interface Layout {
 }
 
 export declare function parseProvider(name: string): string
+
+/**
+ * This thread's point-read area (`layout::point_read`), the same buffer every time, so every copy
+ * of the facade loaded in the thread reads through it. A thread runs one env at a time: an env
+ * that finds the area of one gone before it gets an area of its own.
+ */
+export declare function pointReadArea(): ArrayBuffer
+
+/** `layout::point_read`. */
+export interface PointReadLayout {
+  store: number
+  agent: number
+  figures: number
+  length: number
+}
 
 /**
  * A model's entry: its tiers (the first holds the base prices, every fallback applied), and the
@@ -268,6 +276,18 @@ export interface PriceTierLayout {
 
 /** The Prometheus text exposition of `stores` together (`exposition::prometheus`). */
 export declare function prometheus(stores: Array<NativeStore>, agentLabel: boolean): string
+
+/**
+ * Writes the agent's figures after the point-read arguments, as a `layout::stats::row` with the
+ * key left 0; false when the agent has none. Records what every thread staged first.
+ */
+export declare function readAgentStats(): boolean
+
+/**
+ * Writes the agent's budget status after the point-read arguments, as `layout::budget` lays it
+ * out, and returns its length; 0 when the agent has no budget.
+ */
+export declare function readBudgetStatus(): number
 
 export interface ReceiveResult {
   events?: EventRows

@@ -1,6 +1,7 @@
 // SPEC section 12: per-agent budgets in the native store, their threshold events, the O(1)
 // per-agent reads, and the same budgets in every thread of a shared store.
 import { once } from 'node:events'
+import { createRequire } from 'node:module'
 import { Worker } from 'node:worker_threads'
 import { describe, expect, it } from 'vitest'
 import { type AnalyticsEvent, EventStore, PricingManager } from '../lib/index'
@@ -141,5 +142,98 @@ describe('budgets', () => {
     } finally {
       EventStore.removeShared(name)
     }
+  })
+})
+
+// agentStats and budgetStatus pass their arguments and figures through one area of memory per
+// thread, which every store (and every copy of the package) in the thread reads through.
+describe('point reads', () => {
+  it("read a worker's records as soon as its calls return, while they are still staged in its thread", async () => {
+    const name = `point-reads-staged-${process.pid}`
+    const store = EventStore.shared(name, 10_000)
+    store.setBudget('agent-1', 1_000_000_000, [1, 2])
+    const workers: Worker[] = []
+    // Records 40 requests for agent-0 to agent-3 in turn, reports 'done' and stays alive (its
+    // interval), so the last of its rows wait in its own staging area for a reader to drain them.
+    const recordInWorker = async (): Promise<void> => {
+      const returned = new Int32Array(new SharedArrayBuffer(4))
+      const worker = new Worker(new URL('terminated-recorder.mjs', WORKERS), { workerData: { name, count: 40, returned, timer: true } })
+      workers.push(worker)
+      const [message] = await once(worker, 'message')
+      expect(message).toBe('done')
+    }
+    try {
+      await recordInWorker()
+      expect(store.agentStats('agent-0')?.requestCount).toBe(10)
+      expect(store.agentStats('agent-0')).toEqual(store.stats().byAgent['agent-0'])
+
+      await recordInWorker()
+      const status = store.budgetStatus('agent-1')
+      const spent = store.stats().byAgent['agent-1'].costMicros
+      expect(spent).toBeGreaterThan(0)
+      expect(status).toEqual({ limitMicros: 1_000_000_000, spentMicros: spent, remainingMicros: 1_000_000_000 - spent, usedPercent: (spent / 1_000_000_000) * 100, crossed: [] })
+      expect(store.agentStats('agent-1')?.requestCount).toBe(20)
+    } finally {
+      await Promise.all(workers.map((worker) => worker.terminate()))
+      EventStore.removeShared(name)
+    }
+  })
+
+  it("give each store its own figures however reads of two stores interleave, and keep what they returned", () => {
+    const first = new EventStore(1_000)
+    const second = new EventStore(1_000)
+    spend(first, 'agent-a', 300)
+    spend(second, 'agent-a', 700)
+    spend(second, 'agent-b', 50)
+    first.setBudget('agent-a', 1_000, [50])
+    // Every threshold a budget can have, all crossed: the longest status there is.
+    const everyThreshold = Array.from({ length: 255 }, (_, index) => index + 1)
+    second.setBudget('agent-a', 100, everyThreshold)
+
+    const firstStats = first.agentStats('agent-a')
+    const secondStats = second.agentStats('agent-a')
+    expect(second.agentStats('agent-b')?.costMicros).toBe(50)
+    expect(first.agentStats('agent-b')).toBeUndefined()
+    expect(firstStats?.costMicros).toBe(300)
+    expect(secondStats?.costMicros).toBe(700)
+
+    const secondStatus = second.budgetStatus('agent-a')
+    const firstStatus = first.budgetStatus('agent-a')
+    expect(second.budgetStatus('agent-b')).toBeUndefined()
+    expect(firstStatus).toEqual({ limitMicros: 1_000, spentMicros: 300, remainingMicros: 700, usedPercent: 30, crossed: [] })
+    expect(secondStatus).toEqual({ limitMicros: 100, spentMicros: 700, remainingMicros: 0, usedPercent: 700, crossed: everyThreshold })
+    spend(first, 'agent-a', 200)
+    expect(first.budgetStatus('agent-a')).toEqual({ limitMicros: 1_000, spentMicros: 500, remainingMicros: 500, usedPercent: 50, crossed: [50] })
+    expect(firstStatus?.crossed).toEqual([])
+  })
+
+  it('read through the same area from another copy of the package loaded in the same thread', () => {
+    // The built package, beside the sources this file imports: two copies of the facade, each of
+    // which asked the native core for this thread's area when it loaded.
+    const copy = createRequire(import.meta.url)('../dist/index.cjs') as typeof import('../lib/index')
+    const ours = new EventStore(100)
+    const theirs = new copy.EventStore(100)
+    spend(ours, 'agent-a', 120)
+    theirs.recordLlmUsage(copy.PricingManager.fromJson(JSON.stringify({ m: { input_cost_per_token: 0.000001 } })), 'm', { inputTokens: 80, outputTokens: 0 }, { agentId: 'agent-a' })
+    theirs.setBudget('agent-a', 160)
+    expect(ours.agentStats('agent-a')?.costMicros).toBe(120)
+    expect(theirs.agentStats('agent-a')?.costMicros).toBe(80)
+    expect(ours.budgetStatus('agent-a')).toBeUndefined()
+    expect(theirs.budgetStatus('agent-a')).toEqual({ limitMicros: 160, spentMicros: 80, remainingMicros: 80, usedPercent: 50, crossed: [50] })
+    expect(ours.agentStats('agent-a')?.costMicros).toBe(120)
+  })
+
+  it('answer undefined for an agent beyond the key limit, and take no key for a refused read', () => {
+    const store = new EventStore(100, { maxKeys: 1 })
+    expect(() => store.agentStats(7 as unknown as string)).toThrow(new TypeError('agentId must be a string, got 7'))
+    expect(() => store.budgetStatus('')).toThrow(RangeError)
+    // The one key is still free.
+    spend(store, 'agent-a', 10)
+    spend(store, 'agent-b', 20)
+    store.setBudget('agent-a', 100)
+    expect(store.agentStats('agent-a')?.costMicros).toBe(10)
+    expect(store.agentStats('agent-b')).toBeUndefined()
+    expect(store.budgetStatus('agent-b')).toBeUndefined()
+    expect(store.budgetStatus('agent-a')?.spentMicros).toBe(10)
   })
 })

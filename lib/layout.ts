@@ -6,3 +6,4 @@ export const STAGING = layout.staging
 export const EVENT_ROW = layout.eventRow
 export const STATS = layout.stats
 export const BUDGET = layout.budget
+export const POINT_READ = layout.pointRead

@@ -155,6 +155,19 @@ pub mod budget {
   pub const CROSSED_AT: usize = 5;
 }
 
+/// A thread's point reads (`point_read`): the facade writes the store's handle and the agent's
+/// id, the binding writes the figures after them.
+pub mod point_read {
+  pub const STORE: usize = 0;
+  pub const AGENT: usize = 1;
+  /// A `stats::row` (its key left 0) or a `budget` status.
+  pub const FIGURES: usize = 2;
+  /// A budget's thresholds are distinct percentages from 1 to 255.
+  pub const MAX_THRESHOLDS: usize = 255;
+  pub const LENGTH: usize = FIGURES + super::budget::CROSSED_AT + MAX_THRESHOLDS;
+  const _: () = assert!(LENGTH >= FIGURES + super::stats::row::STRIDE);
+}
+
 /// Event types by kind, as rows and inputs number them.
 pub const EVENT_KINDS: [&str; 5] = [
   "llm_request_completed",

@@ -9,6 +9,7 @@ pub mod event;
 pub mod exposition;
 pub mod histogram;
 pub mod layout;
+pub mod point_read;
 pub mod price;
 pub mod pricing;
 pub mod prometheus;
