@@ -74,6 +74,12 @@ impl StagingArea {
   /// Hands the published rows to `record`, oldest first, in at most two runs of whole rows (the
   /// ring wraps), then frees them for the writer. Returns how many rows there were.
   pub fn drain(&self, mut record: impl FnMut(&[f64])) -> usize {
+    // Nothing published since the last drain: no lock to take. A drain still under way elsewhere
+    // has not moved the tail yet, so this only skips rows already recorded, whose effects the
+    // acquire load of the tail makes visible here.
+    if self.counter(HEAD).load(Ordering::Acquire) == self.counter(TAIL).load(Ordering::Acquire) {
+      return 0;
+    }
     let _serialized = self.drain.lock().unwrap_or_else(PoisonError::into_inner);
     let head = self.counter(HEAD).load(Ordering::Acquire);
     let tail = self.counter(TAIL).load(Ordering::Relaxed);
