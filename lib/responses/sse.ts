@@ -11,6 +11,10 @@
 // Other chunks are framed line by line, and only the events holding a needle are handed on; text
 // is decoded only for those, and an event always ends on an ASCII line end, so it never cuts a
 // UTF-8 character.
+//
+// A closing needle marks an event that ends the stream (an error object). Skimmed chunks are not
+// searched for it: they are kept back to the start of the last two complete events, and when the
+// stream ends those are framed again and the ones holding it handed on.
 
 const LF = 0x0a
 const CR = 0x0d
@@ -35,9 +39,14 @@ export function needle(text: string, anchor: string): Needle {
   return { text, anchor: text.indexOf(anchor) }
 }
 
-/** Which events a reader needs: those holding one of `needles`, or all while `everything()`. */
+/**
+ * Which events a reader needs: those holding one of `needles`, or all while `everything()`; and
+ * those holding one of `closingNeedles` if they are among the last two of the stream (or in a
+ * chunk that is framed anyway).
+ */
 export interface Relevance {
   readonly needles: readonly Needle[]
+  readonly closingNeedles: readonly Needle[]
   everything(): boolean
 }
 
@@ -52,6 +61,9 @@ export class SseFramer {
   readonly #relevance: Relevance
   readonly #onEvent: (event: Buffer) => void
   readonly #needles: readonly NeedleBytes[]
+  readonly #closingNeedles: readonly Buffer[]
+  // What the end of the stream is framed again for: the closing needles, as ordinary ones.
+  readonly #closingRelevance: Relevance
   readonly #longestNeedle: number
   // 1 for each byte a needle starts with.
   readonly #firstBytes = new Uint8Array(256)
@@ -67,12 +79,21 @@ export class SseFramer {
   // Whether the bytes so far end with a line end (true before any byte), and with a CR in particular.
   #atLineStart = true
   #lastWasCR = false
+  // With closing needles: the chunks since the start of the last two complete events, from
+  // #tailStart in the first (AFTER_LAST_BLANK_LINE: after its last blank line), and the indices in
+  // it of the last two chunks in which an event ended.
+  #tail: Buffer[] = []
+  #tailStart = 0
+  #tailEnd = -1
+  #tailEndBefore = -1
 
   /** `onEvent` gets each relevant event's lines, line ends included, without the blank line that ended it. */
   constructor(relevance: Relevance, onEvent: (event: Buffer) => void) {
     this.#relevance = relevance
     this.#onEvent = onEvent
     this.#needles = relevance.needles.map(({ text, anchor }) => ({ bytes: Buffer.from(text, 'latin1'), anchor, anchorByte: text.charCodeAt(anchor) }))
+    this.#closingNeedles = relevance.closingNeedles.map(({ text }) => Buffer.from(text, 'latin1'))
+    this.#closingRelevance = { needles: relevance.closingNeedles, closingNeedles: [], everything: nothingElse }
     this.#longestNeedle = Math.max(...this.#needles.map((needle) => needle.bytes.length))
     for (const needle of this.#needles) this.#firstBytes[needle.bytes[0]] = 1
   }
@@ -123,7 +144,9 @@ export class SseFramer {
    * one ends is looked for only if the event after it turns out to matter.
    */
   #skim(chunk: Buffer): void {
-    if (this.#endsEvent(chunk)) {
+    const endsEvent = this.#endsEvent(chunk)
+    if (this.#closingNeedles.length > 0) this.#retain(chunk, endsEvent)
+    if (endsEvent) {
       if (this.#pieces.length === 1) {
         // The usual case, a new event in progress after one that was in one chunk: no array to resize.
         this.#pieces[0] = chunk
@@ -139,6 +162,40 @@ export class SseFramer {
     }
     this.#atLineStart = chunk[chunk.length - 1] === LF
     this.#pendingMatters = false
+  }
+
+  /** Keeps a skimmed chunk for the closing needles' search, and forgets what is before the last two events. */
+  #retain(chunk: Buffer, endsEvent: boolean): void {
+    if (this.#oversized) {
+      // An event too large to hold: the events after it are kept from the end of the chunk it ends in.
+      this.#tail = []
+      this.#tailStart = AFTER_LAST_BLANK_LINE
+      this.#tailEnd = this.#tailEndBefore = -1
+      if (!endsEvent) return
+    }
+    this.#tail.push(chunk)
+    if (!endsEvent) return
+    if (this.#tailEndBefore !== -1) {
+      // The last two complete events start after the last blank line of the chunk the one before them ended in.
+      const from = this.#tailEndBefore
+      this.#tail = this.#tail.slice(from)
+      this.#tailStart = AFTER_LAST_BLANK_LINE
+      this.#tailEnd -= from
+    }
+    this.#tailEndBefore = this.#tailEnd
+    this.#tailEnd = this.#tail.length - 1
+  }
+
+  /**
+   * The stream has ended: hands on those of its last two complete events that hold a closing needle,
+   * unless they were framed already.
+   */
+  close(): void {
+    if (this.#tail.length === 0) return
+    const reader = new SseFramer(this.#closingRelevance, this.#onEvent)
+    const [first] = this.#tail
+    reader.push(first.subarray(this.#tailStart === AFTER_LAST_BLANK_LINE ? afterLastBlankLine(first) : this.#tailStart))
+    for (let i = 1; i < this.#tail.length; i++) reader.push(this.#tail[i])
   }
 
   /** Whether a blank line ends in `chunk`, a chunk without CRs: looked for from its last line end back. */
@@ -158,9 +215,7 @@ export class SseFramer {
   #findFirstStart(): void {
     if (this.#firstStart !== AFTER_LAST_BLANK_LINE) return
     const first = this.#pieces[0]
-    const last = first.lastIndexOf(BLANK_LINE)
-    // No blank line inside: the chunk's first byte was one, after a line end in the chunk before.
-    this.#firstStart = last !== -1 ? last + 2 : 1
+    this.#firstStart = afterLastBlankLine(first)
     this.#pendingBytes -= this.#firstStart
     if (this.#firstStart < first.length) return
     this.#pieces.shift()
@@ -201,10 +256,20 @@ export class SseFramer {
     this.#atLineStart = lineStart === length
     this.#lastWasCR = chunk[length - 1] === CR
     this.#pendingMatters = this.#pendingBytes > 0 && this.#matters(this.#pending(undefined, 0, 0))
+    if (this.#closingNeedles.length > 0) {
+      // Every event that ended so far was searched for the closing needles too: keep only the one in progress.
+      this.#tail = this.#pieces.slice()
+      this.#tailStart = this.#pieces.length > 0 ? this.#firstStart : 0
+      this.#tailEnd = this.#tailEndBefore = -1
+    }
   }
 
   #matters(event: Buffer): boolean {
-    return this.#relevance.everything() || this.#needles.some((needle) => event.indexOf(needle.bytes) !== -1)
+    return (
+      this.#relevance.everything() ||
+      this.#needles.some((needle) => event.indexOf(needle.bytes) !== -1) ||
+      this.#closingNeedles.some((needle) => event.indexOf(needle) !== -1)
+    )
   }
 
   /** The event in progress with `chunk` from `start` to `end` added, as one buffer. */
@@ -248,6 +313,18 @@ export class SseFramer {
     if (this.#pieces.length === 0) this.#firstStart = start
     this.#pieces.push(chunk)
   }
+}
+
+/** The closing read needs no event but those holding a closing needle. */
+function nothingElse(): boolean {
+  return false
+}
+
+/** Where the bytes after the last blank line of a skimmed chunk (one without CRs) start. */
+function afterLastBlankLine(chunk: Buffer): number {
+  const last = chunk.lastIndexOf(BLANK_LINE)
+  // No blank line inside: the chunk's first byte was one, after a line end in the chunk before.
+  return last !== -1 ? last + 2 : 1
 }
 
 /** An event's name (`''` when it has none) and its `data` lines joined with `\n`. */

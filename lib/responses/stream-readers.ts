@@ -20,6 +20,7 @@ const ERROR = needle('message"', 'm')
 
 abstract class StreamReader implements Relevance {
   abstract readonly needles: readonly Needle[]
+  readonly closingNeedles: readonly Needle[] = []
   protected model: string | undefined
   protected usage: LlmUsage | undefined
   protected error: CallError | undefined
@@ -59,7 +60,11 @@ abstract class StreamReader implements Relevance {
 // Every chunk but the last has `"usage":null`; the last has an object with `prompt_tokens`. Its
 // `k` is found once in other chunks (`chat.completion.chunk`), its other bytes several times; the
 // key's `_` and closing quote keep a delta that ends with "tokens" from matching.
-const CHAT_NEEDLES = [needle('_tokens"', 'k'), ERROR]
+const CHAT_NEEDLES = [needle('_tokens"', 'k')]
+// An `m` is in every chunk four times or more (`chatcmpl`, `chat.completion.chunk`, `model`,
+// `system_fingerprint`), and the error object ends the stream (OpenAI, and the servers that copy
+// its API, send at most a `[DONE]` after it): it is looked for in the last two events only.
+const CHAT_CLOSING_NEEDLES = [ERROR]
 
 /** Chat Completions: the last chunk carries `usage` when `stream_options.include_usage` was set. */
 class OpenAiChatReader extends StreamReader {
@@ -67,6 +72,7 @@ class OpenAiChatReader extends StreamReader {
     'the stream ended without its usage chunk: OpenAI sends one only when the request sets stream_options.include_usage (see withStreamUsage)'
 
   readonly needles = CHAT_NEEDLES
+  override readonly closingNeedles = CHAT_CLOSING_NEEDLES
 
   // The first chunk is read for the model, so that a stream without usage still names it.
   override everything(): boolean {

@@ -43,6 +43,7 @@ export class UsageTap {
 
   /** The call's outcome, once the stream has ended; later calls give the same outcome. */
   end(): CallOutcome {
+    if (!this.#outcome) this.#framer.close()
     return (this.#outcome ??= this.#reader.outcome(undefined))
   }
 
@@ -51,6 +52,7 @@ export class UsageTap {
    * `stream_incomplete`, with `reason` in the message, unless the final usage had already come.
    */
   abort(reason?: unknown): CallOutcome {
+    if (!this.#outcome) this.#framer.close()
     return (this.#outcome ??= this.#reader.outcome(callError(STREAM_INCOMPLETE, `the stream was cut before its final usage: ${reasonText(reason)}`)))
   }
 }
