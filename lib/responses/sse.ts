@@ -178,7 +178,7 @@ export class SseFramer {
     if (this.#tailEndBefore !== -1) {
       // The last two complete events start after the last blank line of the chunk the one before them ended in.
       const from = this.#tailEndBefore
-      this.#tail = this.#tail.slice(from)
+      for (let i = 0; i < from; i++) this.#tail.shift()
       this.#tailStart = AFTER_LAST_BLANK_LINE
       this.#tailEnd -= from
     }
