@@ -9,7 +9,8 @@ import { type StreamReader, streamReader } from './stream-readers.js'
 /**
  * Reads usage out of a streamed answer (Server-Sent Events) chunk by chunk, as the bytes go by:
  * write every chunk, then `end()` when the stream ends or `abort(reason)` when it was cut. The tap
- * never changes or holds back the bytes; it keeps at most the one event in progress.
+ * never changes or holds back the bytes. It keeps views of the one event in progress and, in an
+ * OpenAI chat stream, of the two complete events before it (an error object there ends the stream).
  */
 export class UsageTap {
   readonly #reader: StreamReader
@@ -33,7 +34,7 @@ export class UsageTap {
     if (!residentTaps) keepResidentTaps()
   }
 
-  /** Reads one chunk. The tap may keep a view of it until its event ends: do not reuse its memory. */
+  /** Reads one chunk. The tap may keep a view of it for the events it holds: do not reuse its memory. */
   write(chunk: Uint8Array | string): void {
     if (this.#outcome) throw new Error('UsageTap: write after the tap has ended')
     if (typeof chunk === 'string') this.#framer.push(Buffer.from(chunk, 'utf8'))
