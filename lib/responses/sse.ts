@@ -1,6 +1,7 @@
 // Server-Sent Events framing over raw bytes, for a reader that needs only a few of the events.
 // Events are cut at blank lines whatever the chunking (`\n`, `\r\n` or `\r` line ends, each possibly
-// split between two chunks); only the bytes of the event in progress are kept between chunks.
+// split between two chunks); only the bytes of the event in progress are kept between chunks, and
+// those of the two events before it for a reader with closing needles (below).
 //
 // Most chunks of a streamed answer are text deltas that matter to no reader. A chunk in which no
 // needle occurs (nor across its junction with the event in progress) is therefore not framed
