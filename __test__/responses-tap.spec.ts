@@ -1,6 +1,6 @@
 // SPEC section 11: UsageTap reads the outcome of a streamed answer however the bytes are cut:
 // every byte offset, random offsets, inside UTF-8 characters, with `\n`, `\r\n` or `\r` line ends.
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { type ApiFormat, type CallOutcome, UsageTap } from '../lib/index'
 import { fixture, LINE_ENDS, randomPieces, seededRandom, withLineEnds } from './helpers/fixtures'
 import { STREAMS } from './helpers/streams'
@@ -147,6 +147,79 @@ describe('UsageTap: Server-Sent Events details', () => {
       model: 'gemini-2.5-flash',
       error: { errorCode: 'UNAVAILABLE', errorMessage: 'The model is overloaded.' },
     })
+  })
+})
+
+/** The stream as one chunk per event, blank line included. */
+function eventByEvent(text: string): Buffer[] {
+  return text.split(/(?<=\n\n)/).map((event) => Buffer.from(event))
+}
+
+/** An OpenAI chat chunk, as one event, with `content` as its delta. */
+function chatChunk(content: string): string {
+  const delta = { content }
+  return `data: ${JSON.stringify({ id: 'chatcmpl-1', object: 'chat.completion.chunk', model: 'gpt-4o-2024-08-06', choices: [{ index: 0, delta, finish_reason: null }], usage: null })}\n\n`
+}
+
+describe('UsageTap: only the events that can carry the model, usage or an error are parsed', () => {
+  afterEach(() => {
+    vi.restoreAllMocks()
+  })
+
+  it('openai-chat: the first chunk and the usage chunk, whatever the deltas say and however the stream is cut', () => {
+    const usage = fixture('openai-chat-stream.sse').split('\n\n').at(-3)!
+    // Deltas holding the needles' words as text: a quote inside a JSON string is escaped.
+    const deltas = [' tokens', ' "prompt_tokens": 5', '{"usage":{"completion_tokens":7}}', 'the message board', 'an "error" message: ok', 'Grüße 🚀']
+    const text = chatChunk('') + deltas.map(chatChunk).join('') + `${usage}\n\ndata: [DONE]\n\n`
+    const bytes = Buffer.from(text)
+    const expected = { complete: true, model: 'gpt-4o-2024-08-06', usage: { inputTokens: 1536, outputTokens: 9, cacheReadTokens: 1280 } }
+    for (const pieces of [[bytes], eventByEvent(text), [...byteByByte(bytes)], randomPieces(bytes, seededRandom(11), 40)]) {
+      const parse = vi.spyOn(JSON, 'parse')
+      expect(tapped('openai-chat', pieces)).toEqual(expected)
+      expect(parse).toHaveBeenCalledTimes(2)
+      parse.mockRestore()
+    }
+  })
+
+  it('anthropic: the message events only, none of the deltas', () => {
+    const text = fixture('anthropic-stream.sse')
+    const messageEvents = text.split('\n\n').filter((event) => event.includes('message')).length
+    for (const pieces of [[Buffer.from(text)], eventByEvent(text)]) {
+      const parse = vi.spyOn(JSON, 'parse')
+      tapped('anthropic', pieces)
+      expect(parse).toHaveBeenCalledTimes(messageEvents)
+      parse.mockRestore()
+    }
+  })
+})
+
+describe('UsageTap: an OpenAI error object, looked for at the end of the stream', () => {
+  const broken = STREAMS.find((s) => s.file === 'openai-chat-stream-error.sse')!
+
+  it('followed by [DONE], cut anywhere, with every line end', () => {
+    for (const end of Object.values(LINE_ENDS)) {
+      const bytes = withLineEnds(`${fixture(broken.file)}data: [DONE]\n\n`, end)
+      for (let offset = 0; offset <= bytes.length; offset++) {
+        const outcome = tapped('openai-chat', splitAt(bytes, offset))
+        if (JSON.stringify(outcome) !== JSON.stringify(broken.outcome)) expect({ end, offset, outcome }).toEqual({ end, offset, outcome: broken.outcome })
+      }
+      expect(tapped('openai-chat', byteByByte(bytes))).toEqual(broken.outcome)
+      expect(tapped('openai-chat', eventByEvent(bytes.toString()))).toEqual(broken.outcome)
+    }
+  })
+
+  it('when the stream is cut after it, the error is the outcome, not the cut', () => {
+    const bytes = Buffer.from(fixture(broken.file))
+    const tap = new UsageTap('openai-chat')
+    for (const piece of eventByEvent(bytes.toString())) tap.write(piece)
+    expect(tap.abort(new Error('socket hang up'))).toEqual(broken.outcome)
+  })
+
+  it('after many deltas that were only skimmed', () => {
+    const text = chatChunk('') + Array.from({ length: 50 }, (_, i) => chatChunk(`word ${i}`)).join('') + fixture(broken.file).split('\n\n').at(-2)! + '\n\n'
+    for (const pieces of [eventByEvent(text), randomPieces(Buffer.from(text), seededRandom(4), 300)]) {
+      expect(tapped('openai-chat', pieces)).toEqual({ ...broken.outcome, model: 'gpt-4o-2024-08-06' })
+    }
   })
 })
 

@@ -1,14 +1,21 @@
 // Server-Sent Events framing over raw bytes, for a reader that needs only a few of the events.
 // Events are cut at blank lines whatever the chunking (`\n`, `\r\n` or `\r` line ends, each possibly
-// split between two chunks); only the bytes of the event in progress are kept between chunks.
+// split between two chunks); only the bytes of the event in progress are kept between chunks, and
+// those of the two events before it for a reader with closing needles (below).
 //
 // Most chunks of a streamed answer are text deltas that matter to no reader. A chunk in which no
 // needle occurs (nor across its junction with the event in progress) is therefore not framed
-// event by event: one search finds where its last event ends, and only the rest is kept. Other
-// chunks are framed line by line, and only the events holding a needle are handed on. The searches
-// run on a latin1 string of the chunk, one byte per character, because a string search costs far
-// less than a Buffer one; text is decoded only for the events handed on, and an event always ends
-// on an ASCII line end, so it never cuts a UTF-8 character.
+// event by event: only whether an event ends in it is looked at, and where its last event ends is
+// found only if the event after it turns out to matter. Such a chunk is never decoded nor copied:
+// a needle is looked for at each occurrence of its anchor, a byte the other events seldom hold,
+// with Buffer.indexOf on the chunk itself, and a blank line from the chunk's last line end back.
+// Other chunks are framed line by line, and only the events holding a needle are handed on; text
+// is decoded only for those, and an event always ends on an ASCII line end, so it never cuts a
+// UTF-8 character.
+//
+// A closing needle marks an event that ends the stream (an error object). Skimmed chunks are not
+// searched for it: they are kept back to the start of the last two complete events, and when the
+// stream ends those are framed again and the ones holding it handed on.
 
 const LF = 0x0a
 const CR = 0x0d
@@ -19,15 +26,45 @@ const AFTER_LAST_BLANK_LINE = -1
 /** One event larger than this is dropped (its bytes still pass): it cannot be a usage event. */
 export const MAX_EVENT_BYTES = 4 * 1024 * 1024
 
-/** Which events a reader needs: those holding one of `needles` (ASCII), or all while `everything()`. */
+/**
+ * An ASCII substring an event must hold to matter, and the index in it of its anchor: the byte a
+ * chunk is searched for, so the rarer it is in the events that do not matter, the cheaper the search.
+ */
+export interface Needle {
+  readonly text: string
+  readonly anchor: number
+}
+
+/** A needle searched for at each occurrence of `anchor`, the first of its characters that is that one. */
+export function needle(text: string, anchor: string): Needle {
+  return { text, anchor: text.indexOf(anchor) }
+}
+
+/**
+ * Which events a reader needs: those holding one of `needles`, or all while `everything()`; and
+ * those holding one of `closingNeedles` if they are among the last two of the stream (or in a
+ * chunk that is framed anyway).
+ */
 export interface Relevance {
-  readonly needles: readonly string[]
+  readonly needles: readonly Needle[]
+  readonly closingNeedles: readonly Needle[]
   everything(): boolean
+}
+
+/** A needle as bytes, with its anchor byte. */
+interface NeedleBytes {
+  readonly bytes: Buffer
+  readonly anchor: number
+  readonly anchorByte: number
 }
 
 export class SseFramer {
   readonly #relevance: Relevance
   readonly #onEvent: (event: Buffer) => void
+  readonly #needles: readonly NeedleBytes[]
+  readonly #closingNeedles: readonly Buffer[]
+  // What the end of the stream is framed again for: the closing needles, as ordinary ones.
+  readonly #closingRelevance: Relevance
   readonly #longestNeedle: number
   // 1 for each byte a needle starts with.
   readonly #firstBytes = new Uint8Array(256)
@@ -43,27 +80,45 @@ export class SseFramer {
   // Whether the bytes so far end with a line end (true before any byte), and with a CR in particular.
   #atLineStart = true
   #lastWasCR = false
+  // With closing needles: the chunks since the start of the last two complete events, from
+  // #tailStart in the first (AFTER_LAST_BLANK_LINE: after its last blank line), and the indices in
+  // it of the last two chunks in which an event ended.
+  #tail: Buffer[] = []
+  #tailStart = 0
+  #tailEnd = -1
+  #tailEndBefore = -1
 
   /** `onEvent` gets each relevant event's lines, line ends included, without the blank line that ended it. */
   constructor(relevance: Relevance, onEvent: (event: Buffer) => void) {
     this.#relevance = relevance
     this.#onEvent = onEvent
-    this.#longestNeedle = Math.max(...relevance.needles.map((needle) => needle.length))
-    for (const needle of relevance.needles) this.#firstBytes[needle.charCodeAt(0)] = 1
+    this.#needles = relevance.needles.map(({ text, anchor }) => ({ bytes: Buffer.from(text, 'latin1'), anchor, anchorByte: text.charCodeAt(anchor) }))
+    this.#closingNeedles = relevance.closingNeedles.map(({ text }) => Buffer.from(text, 'latin1'))
+    this.#closingRelevance = { needles: relevance.closingNeedles, closingNeedles: [], everything: nothingElse }
+    this.#longestNeedle = Math.max(...this.#needles.map((needle) => needle.bytes.length))
+    for (const needle of this.#needles) this.#firstBytes[needle.bytes[0]] = 1
   }
 
   push(chunk: Buffer): void {
     if (chunk.length === 0) return
     if (this.#pendingMatters || this.#lastWasCR || this.#relevance.everything()) return this.#frame(chunk)
-    const text = chunk.toString('latin1')
     // Line ends with CRs are framed line by line: the blank-line search in #skim knows only LF.
-    if (text.indexOf('\r') !== -1 || this.#holdsNeedle(text)) return this.#frame(chunk)
+    if (chunk.indexOf(CR) !== -1 || this.#holdsNeedle(chunk)) return this.#frame(chunk)
     if (this.#pendingBytes > 0 && this.#needleAcross(chunk)) return this.#frame(chunk)
-    this.#skim(chunk, text)
+    this.#skim(chunk)
   }
 
-  #holdsNeedle(text: string): boolean {
-    for (const needle of this.#relevance.needles) if (text.indexOf(needle) !== -1) return true
+  /** Whether a needle lies wholly inside `chunk` (one across its start is #needleAcross's to find). */
+  #holdsNeedle(chunk: Buffer): boolean {
+    for (const { bytes, anchor, anchorByte } of this.#needles) {
+      const lastAnchor = chunk.length - bytes.length + anchor
+      for (let at = chunk.indexOf(anchorByte, anchor); at !== -1 && at <= lastAnchor; at = chunk.indexOf(anchorByte, at + 1)) {
+        const start = at - anchor
+        let j = 0
+        while (j < bytes.length && chunk[start + j] === bytes[j]) j++
+        if (j === bytes.length) return true
+      }
+    }
     return false
   }
 
@@ -75,22 +130,24 @@ export class SseFramer {
     if (last.length - from < this.#longestNeedle - 1 && this.#pieces.length > 1) return true
     for (let at = Math.max(from, last.length - this.#longestNeedle + 1); at < last.length; at++) {
       if (this.#firstBytes[last[at]] === 0) continue
-      for (const needle of this.#relevance.needles) {
-        if (needle.length <= last.length - at || needle.length - (last.length - at) > chunk.length) continue
+      for (const { bytes } of this.#needles) {
+        if (bytes.length <= last.length - at || bytes.length - (last.length - at) > chunk.length) continue
         let j = 0
-        while (j < needle.length && (at + j < last.length ? last[at + j] : chunk[at + j - last.length]) === needle.charCodeAt(j)) j++
-        if (j === needle.length) return true
+        while (j < bytes.length && (at + j < last.length ? last[at + j] : chunk[at + j - last.length]) === bytes[j]) j++
+        if (j === bytes.length) return true
       }
     }
     return false
   }
 
   /**
-   * A chunk no reader needs (`text` is its latin1 string): only whether an event ends in it
-   * matters. Where the last one ends is looked for only if the event after it turns out to matter.
+   * A chunk no reader needs, without CRs: only whether an event ends in it matters. Where the last
+   * one ends is looked for only if the event after it turns out to matter.
    */
-  #skim(chunk: Buffer, text: string): void {
-    if (text.indexOf('\n\n') !== -1 || (chunk[0] === LF && this.#atLineStart)) {
+  #skim(chunk: Buffer): void {
+    const endsEvent = this.#endsEvent(chunk)
+    if (this.#closingNeedles.length > 0) this.#retain(chunk, endsEvent)
+    if (endsEvent) {
       if (this.#pieces.length === 1) {
         // The usual case, a new event in progress after one that was in one chunk: no array to resize.
         this.#pieces[0] = chunk
@@ -108,13 +165,58 @@ export class SseFramer {
     this.#pendingMatters = false
   }
 
+  /** Keeps a skimmed chunk for the closing needles' search, and forgets what is before the last two events. */
+  #retain(chunk: Buffer, endsEvent: boolean): void {
+    if (this.#oversized) {
+      // An event too large to hold: the events after it are kept from the end of the chunk it ends in.
+      this.#tail = []
+      this.#tailStart = AFTER_LAST_BLANK_LINE
+      this.#tailEnd = this.#tailEndBefore = -1
+      if (!endsEvent) return
+    }
+    this.#tail.push(chunk)
+    if (!endsEvent) return
+    if (this.#tailEndBefore !== -1) {
+      // The last two complete events start after the last blank line of the chunk the one before them ended in.
+      const from = this.#tailEndBefore
+      for (let i = 0; i < from; i++) this.#tail.shift()
+      this.#tailStart = AFTER_LAST_BLANK_LINE
+      this.#tailEnd -= from
+    }
+    this.#tailEndBefore = this.#tailEnd
+    this.#tailEnd = this.#tail.length - 1
+  }
+
+  /**
+   * The stream has ended: hands on those of its last two complete events that hold a closing needle,
+   * unless they were framed already.
+   */
+  close(): void {
+    if (this.#tail.length === 0) return
+    const reader = new SseFramer(this.#closingRelevance, this.#onEvent)
+    const [first] = this.#tail
+    reader.push(first.subarray(this.#tailStart === AFTER_LAST_BLANK_LINE ? afterLastBlankLine(first) : this.#tailStart))
+    for (let i = 1; i < this.#tail.length; i++) reader.push(this.#tail[i])
+  }
+
+  /** Whether a blank line ends in `chunk`, a chunk without CRs: looked for from its last line end back. */
+  #endsEvent(chunk: Buffer): boolean {
+    let lf = chunk.lastIndexOf(LF)
+    while (lf > 0) {
+      if (chunk[lf - 1] === LF) return true
+      // The byte before this LF is not one, so an earlier LF is at least two bytes back.
+      if (lf < 2) return false
+      lf = chunk.lastIndexOf(LF, lf - 2)
+    }
+    // A first byte that is a LF ends a blank line when the chunk before ended a line.
+    return lf === 0 && this.#atLineStart
+  }
+
   /** Finds where the event in progress starts in a skimmed chunk. */
   #findFirstStart(): void {
     if (this.#firstStart !== AFTER_LAST_BLANK_LINE) return
     const first = this.#pieces[0]
-    const last = first.lastIndexOf(BLANK_LINE)
-    // No blank line inside: the chunk's first byte was one, after a line end in the chunk before.
-    this.#firstStart = last !== -1 ? last + 2 : 1
+    this.#firstStart = afterLastBlankLine(first)
     this.#pendingBytes -= this.#firstStart
     if (this.#firstStart < first.length) return
     this.#pieces.shift()
@@ -155,10 +257,20 @@ export class SseFramer {
     this.#atLineStart = lineStart === length
     this.#lastWasCR = chunk[length - 1] === CR
     this.#pendingMatters = this.#pendingBytes > 0 && this.#matters(this.#pending(undefined, 0, 0))
+    if (this.#closingNeedles.length > 0) {
+      // Every event that ended so far was searched for the closing needles too: keep only the one in progress.
+      this.#tail = this.#pieces.slice()
+      this.#tailStart = this.#pieces.length > 0 ? this.#firstStart : 0
+      this.#tailEnd = this.#tailEndBefore = -1
+    }
   }
 
   #matters(event: Buffer): boolean {
-    return this.#relevance.everything() || this.#relevance.needles.some((needle) => event.indexOf(needle) !== -1)
+    return (
+      this.#relevance.everything() ||
+      this.#needles.some((needle) => event.indexOf(needle.bytes) !== -1) ||
+      this.#closingNeedles.some((needle) => event.indexOf(needle) !== -1)
+    )
   }
 
   /** The event in progress with `chunk` from `start` to `end` added, as one buffer. */
@@ -202,6 +314,18 @@ export class SseFramer {
     if (this.#pieces.length === 0) this.#firstStart = start
     this.#pieces.push(chunk)
   }
+}
+
+/** The closing read needs no event but those holding a closing needle. */
+function nothingElse(): boolean {
+  return false
+}
+
+/** Where the bytes after the last blank line of a skimmed chunk (one without CRs) start. */
+function afterLastBlankLine(chunk: Buffer): number {
+  const last = chunk.lastIndexOf(BLANK_LINE)
+  // No blank line inside: the chunk's first byte was one, after a line end in the chunk before.
+  return last !== -1 ? last + 2 : 1
 }
 
 /** An event's name (`''` when it has none) and its `data` lines joined with `\n`. */

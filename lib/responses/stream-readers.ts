@@ -1,6 +1,7 @@
 // What each format's stream says about usage and errors (SPEC section 11). A reader names the
 // substrings (needles) an event it needs must hold; the framer decodes and parses only those
-// events, so the text deltas that make up most of a stream are never parsed.
+// events, so the text deltas that make up most of a stream are never parsed. Each needle is
+// searched for at its anchor, a byte chosen to be rare in the format's other events.
 import type { LlmUsage } from '../usage.js'
 import { errorInBody } from './errors.js'
 import type { ApiFormat } from './formats.js'
@@ -8,17 +9,18 @@ import { readAnswer } from './from-response.js'
 import { asObject, asText } from './json-body.js'
 import { type CallError, type CallOutcome, STREAM_INCOMPLETE } from './outcome.js'
 import { anthropicUsage, geminiUsage } from './provider-usage.js'
-import type { Relevance } from './sse.js'
+import { type Needle, needle, type Relevance } from './sse.js'
 
 const STREAM_ERROR = 'stream_error'
 
-// Needles start with a byte that is rare in JSON deltas: a search jumps from one occurrence of its
-// first byte to the next, and `"` or `e` would stop it every few bytes. Every format's error object
-// has a `"message"` key, and no text delta can hold `message"` but at the very end of its text.
-const ERROR = 'message"'
+// Every format's error object has a `"message"` key, and no text delta can hold `message"` but at
+// the very end of its text (a quote inside a JSON string is escaped). A search stops at each
+// occurrence of the anchor: an `m` comes a few times an event, an `e` or a quote dozens of times.
+const ERROR = needle('message"', 'm')
 
 abstract class StreamReader implements Relevance {
-  abstract readonly needles: readonly string[]
+  abstract readonly needles: readonly Needle[]
+  readonly closingNeedles: readonly Needle[] = []
   protected model: string | undefined
   protected usage: LlmUsage | undefined
   protected error: CallError | undefined
@@ -55,8 +57,14 @@ abstract class StreamReader implements Relevance {
   }
 }
 
-// Every chunk but the last has `"usage":null`; the last has an object with `prompt_tokens`.
-const CHAT_NEEDLES = ['mpt_tokens', ERROR]
+// Every chunk but the last has `"usage":null`; the last has an object with `prompt_tokens`. Its
+// `k` is found once in other chunks (`chat.completion.chunk`), its other bytes several times; the
+// key's `_` and closing quote keep a delta that ends with "tokens" from matching.
+const CHAT_NEEDLES = [needle('_tokens"', 'k')]
+// An `m` is in every chunk four times or more (`chatcmpl`, `chat.completion.chunk`, `model`,
+// `system_fingerprint`), and the error object ends the stream (OpenAI, and the servers that copy
+// its API, send at most a `[DONE]` after it): it is looked for in the last two events only.
+const CHAT_CLOSING_NEEDLES = [ERROR]
 
 /** Chat Completions: the last chunk carries `usage` when `stream_options.include_usage` was set. */
 class OpenAiChatReader extends StreamReader {
@@ -64,6 +72,7 @@ class OpenAiChatReader extends StreamReader {
     'the stream ended without its usage chunk: OpenAI sends one only when the request sets stream_options.include_usage (see withStreamUsage)'
 
   readonly needles = CHAT_NEEDLES
+  override readonly closingNeedles = CHAT_CLOSING_NEEDLES
 
   // The first chunk is read for the model, so that a stream without usage still names it.
   override everything(): boolean {
@@ -82,7 +91,8 @@ class OpenAiChatReader extends StreamReader {
   }
 }
 
-const RESPONSES_NEEDLES = ['response.completed', 'response.incomplete', 'response.failed', ERROR]
+// A delta event has an `m` or two (`item_id` values, `sequence_number`), and an `f` seldom.
+const RESPONSES_NEEDLES = [needle('response.completed', 'm'), needle('response.incomplete', 'm'), needle('response.failed', 'f'), ERROR]
 
 /** Responses API: the terminal `response.completed`, `response.incomplete` or `response.failed` event. */
 class OpenAiResponsesReader extends StreamReader {
@@ -114,8 +124,8 @@ class OpenAiResponsesReader extends StreamReader {
 }
 
 // One search finds message_start, message_delta and an error's `"message"` (and message_stop,
-// read for nothing).
-const ANTHROPIC_NEEDLES = ['message']
+// read for nothing); no other event has an `m` outside its text.
+const ANTHROPIC_NEEDLES = [needle('message', 'm')]
 
 /** Messages API: `message_start` has the input side, each `message_delta` the cumulative totals. */
 class AnthropicReader extends StreamReader {
@@ -146,7 +156,7 @@ class AnthropicReader extends StreamReader {
   }
 }
 
-const GEMINI_NEEDLES = ['usageMetadata', 'finishReason', 'blockReason', ERROR]
+const GEMINI_NEEDLES = [needle('usageMetadata', 'M'), needle('finishReason', 'R'), needle('blockReason', 'R'), ERROR]
 
 /**
  * Gemini (`streamGenerateContent?alt=sse`): chunks carry running `usageMetadata`, the last one the
