@@ -4,10 +4,24 @@ import { PROVIDERS, type Provider } from './provider.js'
 import type { StoreNames, SymbolCache } from './symbols.js'
 import { MICROS_PER_USD } from './units.js'
 
-const ROW = STATS.row
-const RECORD = STATS.record
 const LATENCY = STATS.latency
 const BOUNDARIES = LATENCY.p50Ms - LATENCY.buckets
+// The offsets the snapshot's loops read, as constants rather than property loads on every row.
+const {
+  key: KEY,
+  requests: REQUESTS,
+  failed: FAILED,
+  inputTokens: INPUT_TOKENS,
+  outputTokens: OUTPUT_TOKENS,
+  costMicros: COST_MICROS,
+  cacheReadTokens: CACHE_READ_TOKENS,
+  cacheWriteTokens: CACHE_WRITE_TOKENS,
+  cacheWrite1hTokens: CACHE_WRITE_1H_TOKENS,
+  reasoningTokens: REASONING_TOKENS,
+  stride: ROW_STRIDE,
+} = STATS.row
+const { provider: PROVIDER, duration: DURATION, timeToFirstToken: TIME_TO_FIRST_TOKEN, stride: RECORD_STRIDE } = STATS.record
+const { slots: LATENCY_SLOTS } = LATENCY
 
 /**
  * A latency histogram with the OpenTelemetry GenAI buckets (`LATENCY_BOUNDARIES_SECONDS`):
@@ -73,15 +87,15 @@ export class ModelStats {
 /** The figures of one row (`layout::stats::row`) of `f64`s at `at`, as `agentStats` reads them. */
 export function modelStatsAt(figures: Float64Array, at: number): ModelStats {
   return new ModelStats(
-    figures[at + ROW.requests],
-    figures[at + ROW.inputTokens],
-    figures[at + ROW.outputTokens],
-    figures[at + ROW.costMicros],
-    figures[at + ROW.failed],
-    figures[at + ROW.cacheReadTokens],
-    figures[at + ROW.cacheWriteTokens],
-    figures[at + ROW.cacheWrite1hTokens],
-    figures[at + ROW.reasoningTokens],
+    figures[at + REQUESTS],
+    figures[at + INPUT_TOKENS],
+    figures[at + OUTPUT_TOKENS],
+    figures[at + COST_MICROS],
+    figures[at + FAILED],
+    figures[at + CACHE_READ_TOKENS],
+    figures[at + CACHE_WRITE_TOKENS],
+    figures[at + CACHE_WRITE_1H_TOKENS],
+    figures[at + REASONING_TOKENS],
   )
 }
 
@@ -101,19 +115,24 @@ function rowAt(
   timeToFirstToken: LatencyStats | undefined,
 ): ModelStats {
   return new ModelStats(
-    figureAt(slots, figures, at + ROW.requests),
-    figureAt(slots, figures, at + ROW.inputTokens),
-    figureAt(slots, figures, at + ROW.outputTokens),
-    figureAt(slots, figures, at + ROW.costMicros),
-    figureAt(slots, figures, at + ROW.failed),
-    figureAt(slots, figures, at + ROW.cacheReadTokens),
-    figureAt(slots, figures, at + ROW.cacheWriteTokens),
-    figureAt(slots, figures, at + ROW.cacheWrite1hTokens),
-    figureAt(slots, figures, at + ROW.reasoningTokens),
+    figureAt(slots, figures, at + REQUESTS),
+    figureAt(slots, figures, at + INPUT_TOKENS),
+    figureAt(slots, figures, at + OUTPUT_TOKENS),
+    figureAt(slots, figures, at + COST_MICROS),
+    figureAt(slots, figures, at + FAILED),
+    figureAt(slots, figures, at + CACHE_READ_TOKENS),
+    figureAt(slots, figures, at + CACHE_WRITE_TOKENS),
+    figureAt(slots, figures, at + CACHE_WRITE_1H_TOKENS),
+    figureAt(slots, figures, at + REASONING_TOKENS),
     provider,
     duration,
     timeToFirstToken,
   )
+}
+
+/** The name of symbol `id`: from the cache's array while it has it, a call to refresh it else. */
+function nameIn(names: readonly string[], cache: SymbolCache, id: number): string {
+  return id < names.length ? names[id] : cache.nameOf(id)
 }
 
 /**
@@ -129,25 +148,26 @@ function readRecords(
   into: Record<string, ModelStats>,
   models: SymbolCache | undefined,
 ): number {
+  const modelNames = models === undefined ? [] : models.names
   for (let index = 0; index < count; index++) {
     const recordAt = at
-    at += RECORD.stride
+    at += RECORD_STRIDE
     let duration: LatencyStats | undefined
-    if (slots[recordAt + RECORD.duration] !== 0) {
+    if (slots[recordAt + DURATION] !== 0) {
       duration = latencyAt(figures, at >> 1)
-      at += LATENCY.slots
+      at += LATENCY_SLOTS
     }
     let timeToFirstToken: LatencyStats | undefined
-    if (slots[recordAt + RECORD.timeToFirstToken] !== 0) {
+    if (slots[recordAt + TIME_TO_FIRST_TOKEN] !== 0) {
       timeToFirstToken = latencyAt(figures, at >> 1)
-      at += LATENCY.slots
+      at += LATENCY_SLOTS
     }
-    const key = slots[recordAt + ROW.key]
+    const key = slots[recordAt + KEY]
     if (models === undefined) {
       into[PROVIDERS[key]] = rowAt(slots, figures, recordAt, undefined, duration, timeToFirstToken)
     } else {
-      const provider = PROVIDERS[slots[recordAt + RECORD.provider]]
-      into[models.nameOf(key)] = rowAt(slots, figures, recordAt, provider, duration, timeToFirstToken)
+      const provider = PROVIDERS[slots[recordAt + PROVIDER]]
+      into[nameIn(modelNames, models, key)] = rowAt(slots, figures, recordAt, provider, duration, timeToFirstToken)
     }
   }
   return at
@@ -225,9 +245,11 @@ export class ComputedStats {
     this.byProvider = Object.create(null)
     at = readRecords(slots, figures, at, slots[STATS.providerRows], this.byProvider, undefined)
     this.byAgent = Object.create(null)
+    const byAgent = this.byAgent
     const agents = names.agents
-    for (let index = slots[STATS.agentRows]; index > 0; index--, at += ROW.stride) {
-      this.byAgent[agents.nameOf(slots[at + ROW.key])] = rowAt(slots, figures, at, undefined, undefined, undefined)
+    const agentNames = agents.names
+    for (let index = slots[STATS.agentRows]; index > 0; index--, at += ROW_STRIDE) {
+      byAgent[nameIn(agentNames, agents, slots[at + KEY])] = rowAt(slots, figures, at, undefined, undefined, undefined)
     }
     // Sorted by name in the core.
     const unpriced = slots[STATS.unpricedModels]

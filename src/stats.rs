@@ -4,7 +4,7 @@
 //! figures of a new key take a shard's write lock, to insert it.
 
 use std::hash::BuildHasherDefault;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, OnceLock};
 
 use crossbeam::utils::CachePadded;
@@ -305,8 +305,8 @@ pub struct LiveStats {
   headroom: CachePadded<Headroom>,
   // Three providers: a fixed array is cheaper than a map and needs no hashing.
   by_provider: [CachePadded<ProviderSlot>; 3],
-  by_model: SymbolMap<ModelEntry>,
-  by_agent: SymbolMap<AtomicModelStats>,
+  by_model: KeyedFigures<ModelEntry>,
+  by_agent: KeyedFigures<AtomicModelStats>,
   failures_by_code: FailureCodes,
   overflowed: AtomicU64,
   /// Models with latency histograms, for readers sizing a snapshot.
@@ -390,7 +390,7 @@ impl LiveStats {
       return;
     }
     self.by_provider[provider.index()].latency.record(timing);
-    if let Some(entry) = self.by_model.get(&model) {
+    if let Some(entry) = self.by_model.map.get(&model) {
       let latency = entry.latency.get_or_init(|| {
         self.timed_models.fetch_add(1, Relaxed);
         Box::default()
@@ -455,13 +455,14 @@ impl LiveStats {
 
   /// One agent's figures, without a snapshot of the others.
   pub fn agent(&self, agent: Symbol) -> Option<ModelStats> {
-    Some(self.by_agent.get(&agent)?.load())
+    Some(self.by_agent.map.get(&agent)?.load())
   }
 
   /// What the agent has spent, 0 if it has no figures yet.
   pub fn agent_cost_micros(&self, agent: Symbol) -> u64 {
     self
       .by_agent
+      .map
       .get(&agent)
       .map_or(0, |figures| figures.cost_micros())
   }
@@ -478,9 +479,9 @@ impl LiveStats {
   /// How many models, of them with latency histograms, and agents have figures.
   pub fn key_counts(&self) -> KeyCounts {
     KeyCounts {
-      models: self.by_model.len(),
+      models: self.by_model.keys.load(Relaxed),
       timed_models: self.timed_models.load(Relaxed) as usize,
-      agents: self.by_agent.len(),
+      agents: self.by_agent.keys.load(Relaxed),
     }
   }
 
@@ -501,7 +502,7 @@ impl LiveStats {
     &self,
     mut visit: impl FnMut(Symbol, &ModelStats, Provider, Option<LatencySnapshot>),
   ) {
-    for_each_entry(&self.by_model, |model, entry| {
+    for_each_entry(&self.by_model.map, |model, entry| {
       visit(
         model,
         &entry.figures.load(),
@@ -523,7 +524,7 @@ impl LiveStats {
 
   /// Calls `visit` with each agent's figures, as `for_each_model` does.
   pub fn for_each_agent(&self, mut visit: impl FnMut(Symbol, &ModelStats)) {
-    for_each_entry(&self.by_agent, |agent, figures| {
+    for_each_entry(&self.by_agent.map, |agent, figures| {
       visit(agent, &figures.load())
     });
   }
@@ -686,32 +687,54 @@ impl Tally {
   }
 }
 
-/// Adds to a key's figures; returns its cost after the addition.
-fn add_to(map: &SymbolMap<AtomicModelStats>, key: Symbol, figures: &ModelStats) -> u64 {
-  let add = |entry: &AtomicModelStats| {
-    entry.add(figures);
-    entry.cost_micros()
-  };
-  match map.get(&key) {
-    Some(entry) => add(&entry),
-    None => add(&map.entry(key).or_default()),
+/// Per-key figures in a sharded map that counts its keys, so that sizing a snapshot does not lock
+/// every shard as `DashMap::len` does.
+struct KeyedFigures<V> {
+  map: SymbolMap<V>,
+  keys: AtomicUsize,
+}
+
+impl<V> Default for KeyedFigures<V> {
+  fn default() -> Self {
+    KeyedFigures {
+      map: DashMap::default(),
+      keys: AtomicUsize::new(0),
+    }
   }
 }
 
+impl<V: Default> KeyedFigures<V> {
+  /// Calls `add` with the key's entry, inserting it first if the key is new.
+  fn with_entry<R>(&self, key: Symbol, add: impl FnOnce(&V) -> R) -> R {
+    if let Some(entry) = self.map.get(&key) {
+      return add(&entry);
+    }
+    let entry = self.map.entry(key).or_insert_with(|| {
+      self.keys.fetch_add(1, Relaxed);
+      V::default()
+    });
+    add(&entry)
+  }
+}
+
+/// Adds to a key's figures; returns its cost after the addition.
+fn add_to(map: &KeyedFigures<AtomicModelStats>, key: Symbol, figures: &ModelStats) -> u64 {
+  map.with_entry(key, |entry| {
+    entry.add(figures);
+    entry.cost_micros()
+  })
+}
+
 fn add_to_model(
-  map: &SymbolMap<ModelEntry>,
+  map: &KeyedFigures<ModelEntry>,
   model: Symbol,
   provider: Provider,
   figures: &ModelStats,
 ) {
-  let add = |entry: &ModelEntry| {
+  map.with_entry(model, |entry| {
     entry.figures.add(figures);
     entry.provider.get_or_init(|| provider);
-  };
-  match map.get(&model) {
-    Some(entry) => add(&entry),
-    None => add(&map.entry(model).or_default()),
-  }
+  });
 }
 
 /// Calls `visit` with each entry of `map`, one shard at a time under its read lock: `DashMap::iter`

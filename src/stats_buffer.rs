@@ -123,6 +123,7 @@ impl<'a> Slots<'a> {
   }
 
   /// The first of `len` slots at the front.
+  #[inline]
   fn take(&mut self, len: usize) -> usize {
     let at = self.next;
     self.next += len;
@@ -130,6 +131,7 @@ impl<'a> Slots<'a> {
     at
   }
 
+  #[inline]
   fn check_room(&mut self) {
     if self.next + 2 * self.wide > self.end {
       self.short = true;
@@ -140,6 +142,7 @@ impl<'a> Slots<'a> {
     ((self.next + 1) & !1) + 2 * self.wide
   }
 
+  #[inline]
   fn set(&mut self, slot: usize, value: i32) {
     if !self.short {
       self.out[slot] = value;
@@ -147,6 +150,7 @@ impl<'a> Slots<'a> {
   }
 
   /// A figure: its value when it fits a slot, else a reference to an `f64` at the end.
+  #[inline]
   fn figure(&mut self, slot: usize, value: u64) {
     match i32::try_from(value) {
       Ok(small) => self.set(slot, small),
@@ -163,6 +167,7 @@ impl<'a> Slots<'a> {
 
   /// The `f64` at `index` of the buffer seen as `f64`s, in this machine's byte order, which is
   /// the one JavaScript's typed arrays use.
+  #[inline]
   fn set_f64(&mut self, index: usize, value: f64) {
     let bytes = value.to_ne_bytes();
     let (low, high) = bytes.split_at(4);
@@ -174,6 +179,7 @@ impl<'a> Slots<'a> {
     }
   }
 
+  #[inline]
   fn row(&mut self, at: usize, key: u32, figures: &ModelStats) {
     self.set(at + row::KEY, key as i32);
     for (slot, value) in [
@@ -231,6 +237,310 @@ impl<'a> Slots<'a> {
     ] {
       let quantile = histogram.quantile_ms(q).unwrap_or(f64::NAN);
       self.set_f64(at + slot, quantile);
+    }
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+  use crate::event::Timing;
+  use crate::stats::ModelDetail;
+  use crate::symbol::Names;
+  use std::sync::Arc;
+
+  /// What the facade reads back: totals, model rows with their details, provider rows with their
+  /// latency, agent rows, unpriced model ids.
+  #[derive(Debug, PartialEq)]
+  struct Read {
+    totals: ModelStats,
+    models: Vec<(u32, ModelStats, ModelDetail)>,
+    providers: Vec<(u32, ModelStats, LatencySnapshot)>,
+    agents: Vec<(u32, ModelStats)>,
+    unpriced: Vec<u32>,
+  }
+
+  fn f64_at(out: &[i32], index: usize) -> f64 {
+    let mut bytes = [0; 8];
+    bytes[..4].copy_from_slice(&out[2 * index].to_ne_bytes());
+    bytes[4..].copy_from_slice(&out[2 * index + 1].to_ne_bytes());
+    f64::from_ne_bytes(bytes)
+  }
+
+  fn figure_at(out: &[i32], slot: usize) -> u64 {
+    match out[slot] {
+      small @ 0.. => small as u64,
+      wide => f64_at(out, (-1 - wide) as usize) as u64,
+    }
+  }
+
+  fn row_at(out: &[i32], at: usize, unpriced_requests: u64) -> ModelStats {
+    ModelStats {
+      request_count: figure_at(out, at + row::REQUESTS),
+      failed_requests: figure_at(out, at + row::FAILED),
+      input_tokens: figure_at(out, at + row::INPUT_TOKENS),
+      output_tokens: figure_at(out, at + row::OUTPUT_TOKENS),
+      cost_micros: figure_at(out, at + row::COST_MICROS),
+      cache_read_tokens: figure_at(out, at + row::CACHE_READ_TOKENS),
+      cache_write_tokens: figure_at(out, at + row::CACHE_WRITE_TOKENS),
+      cache_write_1h_tokens: figure_at(out, at + row::CACHE_WRITE_1H_TOKENS),
+      reasoning_tokens: figure_at(out, at + row::REASONING_TOKENS),
+      unpriced_requests,
+    }
+  }
+
+  /// The histogram at f64 index `at`, as `HistogramSnapshot` holds it.
+  fn histogram_at(out: &[i32], at: usize) -> HistogramSnapshot {
+    let histogram = HistogramSnapshot {
+      count: f64_at(out, at + latency::COUNT) as u64,
+      sum_micros: (f64_at(out, at + latency::SUM_MS) * 1_000.0).round() as u64,
+      buckets: std::array::from_fn(|bucket| f64_at(out, at + latency::BUCKETS + bucket) as u64),
+    };
+    assert_eq!(
+      f64_at(out, at + latency::P50_MS),
+      histogram.quantile_ms(0.5).unwrap()
+    );
+    histogram
+  }
+
+  /// A record's row and histograms; `at` moves past them.
+  fn record_at(out: &[i32], at: &mut usize) -> (u32, ModelStats, i32, LatencySnapshot) {
+    let start = *at;
+    *at += record::STRIDE;
+    let mut latency = LatencySnapshot::default();
+    for (flag, histogram) in [
+      (record::DURATION, &mut latency.duration),
+      (
+        record::TIME_TO_FIRST_TOKEN,
+        &mut latency.time_to_first_token,
+      ),
+    ] {
+      if out[start + flag] == 1 {
+        *histogram = histogram_at(out, *at / 2);
+        *at += latency::SLOTS;
+      } else {
+        assert_eq!(out[start + flag], 0);
+      }
+    }
+    let key = out[start + row::KEY] as u32;
+    (
+      key,
+      row_at(out, start, 0),
+      out[start + record::PROVIDER],
+      latency,
+    )
+  }
+
+  fn read(out: &[i32]) -> Read {
+    let mut at = layout::HEAD;
+    let models = (0..out[layout::MODEL_ROWS])
+      .map(|_| {
+        let (key, figures, provider, latency) = record_at(out, &mut at);
+        let provider = Provider::from_index(provider as u8).expect("a provider index");
+        (key, figures, ModelDetail { provider, latency })
+      })
+      .collect();
+    let providers = (0..out[layout::PROVIDER_ROWS])
+      .map(|_| {
+        let (key, figures, _, latency) = record_at(out, &mut at);
+        (key, figures, latency)
+      })
+      .collect();
+    let agents = (0..out[layout::AGENT_ROWS])
+      .map(|_| {
+        let row = (out[at + row::KEY] as u32, row_at(out, at, 0));
+        at += row::STRIDE;
+        row
+      })
+      .collect();
+    let unpriced = out[at..at + out[layout::UNPRICED_MODELS] as usize]
+      .iter()
+      .map(|&id| id as u32)
+      .collect();
+    Read {
+      totals: ModelStats {
+        request_count: figure_at(out, layout::REQUESTS),
+        failed_requests: figure_at(out, layout::FAILED),
+        input_tokens: figure_at(out, layout::INPUT_TOKENS),
+        output_tokens: figure_at(out, layout::OUTPUT_TOKENS),
+        cost_micros: figure_at(out, layout::COST_MICROS),
+        cache_read_tokens: figure_at(out, layout::CACHE_READ_TOKENS),
+        cache_write_tokens: figure_at(out, layout::CACHE_WRITE_TOKENS),
+        cache_write_1h_tokens: figure_at(out, layout::CACHE_WRITE_1H_TOKENS),
+        reasoning_tokens: figure_at(out, layout::REASONING_TOKENS),
+        unpriced_requests: figure_at(out, layout::UNPRICED_REQUESTS),
+      },
+      models,
+      providers,
+      agents,
+      unpriced,
+    }
+  }
+
+  /// What `read` should find: the core's own snapshot, unpriced counts aside (rows do not carry
+  /// them), in the order the writer walks.
+  fn expected(stats: &LiveStats, names: &Arc<Names>) -> Read {
+    let snapshot = stats.snapshot(names.clone());
+    let without_unpriced = |figures: &ModelStats| ModelStats {
+      unpriced_requests: 0,
+      ..*figures
+    };
+    let mut unpriced: Vec<(Arc<str>, u32)> = snapshot
+      .by_model
+      .iter()
+      .filter(|(_, figures)| figures.unpriced_requests > 0)
+      .map(|(model, _)| (names.models.name(*model), model.id()))
+      .collect();
+    unpriced.sort();
+    Read {
+      totals: snapshot.totals,
+      models: (snapshot.by_model.iter().zip(&snapshot.model_details))
+        .map(|((model, figures), detail)| (model.id(), without_unpriced(figures), *detail))
+        .collect(),
+      providers: (snapshot.by_provider.iter().zip(&snapshot.provider_latency))
+        .map(|((provider, figures), latency)| {
+          (provider.index() as u32, without_unpriced(figures), *latency)
+        })
+        .collect(),
+      agents: (snapshot.by_agent.iter())
+        .map(|(agent, figures)| (agent.id(), without_unpriced(figures)))
+        .collect(),
+      unpriced: unpriced.into_iter().map(|(_, id)| id).collect(),
+    }
+  }
+
+  fn completed(input_tokens: u64, cost_micros: u64, unpriced: bool) -> ModelStats {
+    ModelStats {
+      request_count: 1,
+      input_tokens,
+      output_tokens: 7,
+      cost_micros,
+      cache_read_tokens: 3,
+      unpriced_requests: u64::from(unpriced),
+      ..ModelStats::ZERO
+    }
+  }
+
+  /// Models with and without latency, an agent with failures only, figures past 2^31.
+  fn busy_store() -> (LiveStats, Arc<Names>) {
+    let names = Arc::new(Names::new(100));
+    let model = |name: &str| names.models.intern(name).unwrap();
+    let agent = |name: &str| names.agents.intern(name).unwrap();
+    let stats = LiveStats::default();
+    let (timed, untimed, first_token, huge) = (
+      model("timed"),
+      model("untimed"),
+      model("first-token"),
+      model("huge"),
+    );
+    stats.add_completed(
+      timed,
+      Provider::OpenAI,
+      Some(agent("a")),
+      &completed(10, 50, false),
+    );
+    stats.record_timing(
+      timed,
+      Provider::OpenAI,
+      &Timing {
+        duration_us: Some(150_000),
+        time_to_first_token_us: Some(20_000),
+      },
+    );
+    stats.add_completed(
+      untimed,
+      Provider::Anthropic,
+      Some(agent("a")),
+      &completed(4, 0, true),
+    );
+    stats.add_completed(
+      first_token,
+      Provider::Anthropic,
+      None,
+      &completed(1, 2, false),
+    );
+    stats.record_timing(
+      first_token,
+      Provider::Anthropic,
+      &Timing {
+        duration_us: None,
+        time_to_first_token_us: Some(9_000_000),
+      },
+    );
+    let big = (1 << 31) + 5;
+    stats.add_completed(
+      huge,
+      Provider::Unknown,
+      Some(agent("b")),
+      &completed(big, big * 3, true),
+    );
+    stats.add_failed(untimed, Provider::Anthropic, Some(agent("failing")), 2);
+    (stats, names)
+  }
+
+  #[test]
+  fn reads_back_as_the_core_snapshot() {
+    let (stats, names) = busy_store();
+    let mut out = vec![0; 4096];
+    let needed = write_stats(&stats, &names.models, &mut out);
+    assert!(needed <= out.len());
+    let read = read(&out);
+    assert_eq!(read, expected(&stats, &names));
+    // What the store is made of shows through, not only agreement with `snapshot`.
+    let model = |name: &str| names.models.intern(name).unwrap().id();
+    let detail_of = |name: &str| {
+      read
+        .models
+        .iter()
+        .find(|row| row.0 == model(name))
+        .unwrap()
+        .2
+    };
+    assert_eq!(detail_of("timed").latency.duration.count, 1);
+    assert_eq!(detail_of("untimed").latency, LatencySnapshot::default());
+    assert_eq!(detail_of("first-token").latency.duration.count, 0);
+    assert_eq!(
+      detail_of("first-token").latency.time_to_first_token.count,
+      1
+    );
+    let failing = names.agents.intern("failing").unwrap().id();
+    let failing_row = read.agents.iter().find(|row| row.0 == failing).unwrap().1;
+    assert_eq!(
+      (failing_row.request_count, failing_row.failed_requests),
+      (0, 2)
+    );
+    let huge = read
+      .models
+      .iter()
+      .find(|row| row.0 == model("huge"))
+      .unwrap()
+      .1;
+    assert_eq!(huge.cost_micros, ((1 << 31) + 5) * 3);
+    assert_eq!(read.unpriced, vec![model("huge"), model("untimed")]);
+  }
+
+  #[test]
+  fn a_short_buffer_asks_for_a_longer_one_until_the_figures_fit() {
+    let (stats, names) = busy_store();
+    let mut full = vec![0; 4096];
+    let needed = write_stats(&stats, &names.models, &mut full);
+    // Short of the rows (answered from the key counts), then of the last slot (after a walk).
+    for length in [layout::HEAD, needed - 1] {
+      let mut out = vec![0; length];
+      let mut attempts = 1;
+      loop {
+        let asked = write_stats(&stats, &names.models, &mut out);
+        if asked <= out.len() {
+          break;
+        }
+        assert!(
+          attempts < 3,
+          "{length} slots: still short after {attempts} attempts"
+        );
+        out = vec![0; asked];
+        attempts += 1;
+      }
+      assert_eq!(read(&out), expected(&stats, &names));
     }
   }
 }
