@@ -82,12 +82,12 @@ export declare class NativeStore {
   recordEvent(row: Float64Array, text: EventText, priced: boolean): number
   recordRouterStopped(): boolean
   /**
-   * Writes the figures into `out` as `stats_layout` lays them out and returns their length. A
-   * facade-owned buffer rather than returned arrays: typed arrays made here would each cost an
-   * external allocation and a finalizer. When `out` is too short, nothing is written and the
-   * caller retries with the returned length.
+   * Writes the figures into `out` as `stats_layout` lays them out and returns their length in
+   * slots. A facade-owned buffer rather than returned arrays: typed arrays made here would each
+   * cost an external allocation and a finalizer. When `out` is too short, what it holds is
+   * unfinished and the caller retries with the returned length.
    */
-  stats(out: Float64Array): number
+  stats(out: Int32Array): number
   /** Failed requests per error code; the facade asks when `stats` counts any codes. */
   failuresByCode(): Array<FailureCount>
   /** Sets an agent's budget; the facade has checked the limit and the thresholds. */
@@ -120,15 +120,6 @@ export interface BudgetLayout {
   usedPercent: number
   crossed: number
   crossedAt: number
-}
-
-/** `layout::stats::detail`. */
-export interface DetailLayout {
-  provider: number
-  duration: number
-  timeToFirstToken: number
-  stride: number
-  providerStride: number
 }
 
 /** `layout::event_row`, for the facade. */
@@ -201,6 +192,7 @@ export interface LatencyLayout {
   p90Ms: number
   p99Ms: number
   stride: number
+  slots: number
 }
 
 export declare function layout(): Layout
@@ -294,6 +286,14 @@ export interface ReceiveResult {
   closed: boolean
 }
 
+/** `layout::stats::record`. */
+export interface RecordLayout {
+  provider: number
+  duration: number
+  timeToFirstToken: number
+  stride: number
+}
+
 /** `layout::staging`, for the facade. */
 export interface StagingLayout {
   head: number
@@ -341,7 +341,7 @@ export interface StatsLayout {
   head: number
   row: StatsRowLayout
   latency: LatencyLayout
-  detail: DetailLayout
+  record: RecordLayout
 }
 
 export interface StatsRowLayout {

@@ -1,13 +1,27 @@
+import type { NativeStore } from '../index.js'
 import { STATS } from './layout.js'
 import { PROVIDERS, type Provider } from './provider.js'
-import type { StoreNames } from './symbols.js'
+import type { StoreNames, SymbolCache } from './symbols.js'
 import { MICROS_PER_USD } from './units.js'
 
-const ROW = STATS.row
-const { stride: STRIDE } = ROW
 const LATENCY = STATS.latency
-const DETAIL = STATS.detail
 const BOUNDARIES = LATENCY.p50Ms - LATENCY.buckets
+// The offsets the snapshot's loops read, as constants rather than property loads on every row.
+const {
+  key: KEY,
+  requests: REQUESTS,
+  failed: FAILED,
+  inputTokens: INPUT_TOKENS,
+  outputTokens: OUTPUT_TOKENS,
+  costMicros: COST_MICROS,
+  cacheReadTokens: CACHE_READ_TOKENS,
+  cacheWriteTokens: CACHE_WRITE_TOKENS,
+  cacheWrite1hTokens: CACHE_WRITE_1H_TOKENS,
+  reasoningTokens: REASONING_TOKENS,
+  stride: ROW_STRIDE,
+} = STATS.row
+const { provider: PROVIDER, duration: DURATION, timeToFirstToken: TIME_TO_FIRST_TOKEN, stride: RECORD_STRIDE } = STATS.record
+const { slots: LATENCY_SLOTS } = LATENCY
 
 /**
  * A latency histogram with the OpenTelemetry GenAI buckets (`LATENCY_BOUNDARIES_SECONDS`):
@@ -26,9 +40,8 @@ export class LatencyStats {
   ) {}
 }
 
-/** The histogram at `at`, or undefined without observations. */
-function latencyAt(figures: Float64Array, at: number): LatencyStats | undefined {
-  if (figures[at + LATENCY.count] === 0) return undefined
+/** The histogram at `f64` index `at`. */
+function latencyAt(figures: Float64Array, at: number): LatencyStats {
   const bucketsAt = at + LATENCY.buckets
   // A plain loop: Array.from over a typed array walks an iterator, several times slower.
   const buckets = new Array<number>(BOUNDARIES)
@@ -58,90 +71,134 @@ export class ModelStats {
     public cacheWrite1hTokens = 0,
     /** Of `outputTokens`. */
     public reasoningTokens = 0,
+    /** In `byModel`: the provider of the model's first request, which its metrics carry. */
+    public provider: Provider | undefined = undefined,
+    /** In `byModel` and `byProvider`, once a completed request had a `durationMs`. */
+    public duration: LatencyStats | undefined = undefined,
+    /** In `byModel` and `byProvider`, once a completed request had a `timeToFirstTokenMs`. */
+    public timeToFirstToken: LatencyStats | undefined = undefined,
   ) {}
-
-  /** In `byModel`: the provider of the model's first request, which its metrics carry. */
-  provider: Provider | undefined = undefined
-  /** In `byModel` and `byProvider`, once a completed request had a `durationMs`. */
-  duration: LatencyStats | undefined = undefined
-  /** In `byModel` and `byProvider`, once a completed request had a `timeToFirstTokenMs`. */
-  timeToFirstToken: LatencyStats | undefined = undefined
 
   costUsd(): number {
     return this.costMicros / MICROS_PER_USD
   }
 }
 
-/** The figures of one row (`layout::stats::row`) at `at`. */
+/** The figures of one row (`layout::stats::row`) of `f64`s at `at`, as `agentStats` reads them. */
 export function modelStatsAt(figures: Float64Array, at: number): ModelStats {
   return new ModelStats(
-    figures[at + ROW.requests],
-    figures[at + ROW.inputTokens],
-    figures[at + ROW.outputTokens],
-    figures[at + ROW.costMicros],
-    figures[at + ROW.failed],
-    figures[at + ROW.cacheReadTokens],
-    figures[at + ROW.cacheWriteTokens],
-    figures[at + ROW.cacheWrite1hTokens],
-    figures[at + ROW.reasoningTokens],
+    figures[at + REQUESTS],
+    figures[at + INPUT_TOKENS],
+    figures[at + OUTPUT_TOKENS],
+    figures[at + COST_MICROS],
+    figures[at + FAILED],
+    figures[at + CACHE_READ_TOKENS],
+    figures[at + CACHE_WRITE_TOKENS],
+    figures[at + CACHE_WRITE_1H_TOKENS],
+    figures[at + REASONING_TOKENS],
   )
 }
 
-/**
- * Maps with no prototype, so any model or agent name (even `__proto__`) is a safe key. With
- * `detailAt`, each row's latency (and a model's provider) follows in the detail section.
- */
-function byKey(
+/** The figure in slot `at`: its value, or a reference to a large one among the `f64`s. */
+function figureAt(slots: Int32Array, figures: Float64Array, at: number): number {
+  const value = slots[at]
+  return value >= 0 ? value : figures[-1 - value]
+}
+
+/** The figures of the row at slot `at`, with what its record adds. */
+function rowAt(
+  slots: Int32Array,
   figures: Float64Array,
-  from: number,
-  rows: number,
-  keyOf: (key: number) => string,
-  detail?: { at: number; stride: number; latencyAt: number; withProvider: boolean },
-): Record<string, ModelStats> {
-  const map: Record<string, ModelStats> = Object.create(null)
-  for (let index = 0; index < rows; index++) {
-    const at = from + index * STRIDE
-    const stats = modelStatsAt(figures, at)
-    if (detail) {
-      const detailAt = detail.at + index * detail.stride
-      if (detail.withProvider) stats.provider = PROVIDERS[figures[detailAt + DETAIL.provider]]
-      const histogramsAt = detailAt + detail.latencyAt
-      stats.duration = latencyAt(figures, histogramsAt)
-      stats.timeToFirstToken = latencyAt(figures, histogramsAt + LATENCY.stride)
+  at: number,
+  provider: Provider | undefined,
+  duration: LatencyStats | undefined,
+  timeToFirstToken: LatencyStats | undefined,
+): ModelStats {
+  return new ModelStats(
+    figureAt(slots, figures, at + REQUESTS),
+    figureAt(slots, figures, at + INPUT_TOKENS),
+    figureAt(slots, figures, at + OUTPUT_TOKENS),
+    figureAt(slots, figures, at + COST_MICROS),
+    figureAt(slots, figures, at + FAILED),
+    figureAt(slots, figures, at + CACHE_READ_TOKENS),
+    figureAt(slots, figures, at + CACHE_WRITE_TOKENS),
+    figureAt(slots, figures, at + CACHE_WRITE_1H_TOKENS),
+    figureAt(slots, figures, at + REASONING_TOKENS),
+    provider,
+    duration,
+    timeToFirstToken,
+  )
+}
+
+/** The name of symbol `id`: from the cache's array while it has it, a call to refresh it else. */
+function nameIn(names: readonly string[], cache: SymbolCache, id: number): string {
+  return id < names.length ? names[id] : cache.nameOf(id)
+}
+
+/**
+ * Reads `count` model records (with `models`) or provider records into `into`, from slot `at`;
+ * returns the slot after them. Maps have no prototype, so any name (even `__proto__`) is a safe
+ * key.
+ */
+function readRecords(
+  slots: Int32Array,
+  figures: Float64Array,
+  at: number,
+  count: number,
+  into: Record<string, ModelStats>,
+  models: SymbolCache | undefined,
+): number {
+  const modelNames = models === undefined ? [] : models.names
+  for (let index = 0; index < count; index++) {
+    const recordAt = at
+    at += RECORD_STRIDE
+    let duration: LatencyStats | undefined
+    if (slots[recordAt + DURATION] !== 0) {
+      duration = latencyAt(figures, at >> 1)
+      at += LATENCY_SLOTS
     }
-    map[keyOf(figures[at + ROW.key])] = stats
+    let timeToFirstToken: LatencyStats | undefined
+    if (slots[recordAt + TIME_TO_FIRST_TOKEN] !== 0) {
+      timeToFirstToken = latencyAt(figures, at >> 1)
+      at += LATENCY_SLOTS
+    }
+    const key = slots[recordAt + KEY]
+    if (models === undefined) {
+      into[PROVIDERS[key]] = rowAt(slots, figures, recordAt, undefined, duration, timeToFirstToken)
+    } else {
+      const provider = PROVIDERS[slots[recordAt + PROVIDER]]
+      into[nameIn(modelNames, models, key)] = rowAt(slots, figures, recordAt, provider, duration, timeToFirstToken)
+    }
   }
-  return map
+  return at
 }
 
 // The native core writes the figures into this buffer, reused by every read on this thread
 // (fresh typed arrays from native code each cost an external allocation and a finalizer). One
 // longer than KEPT_LENGTH serves a single read, so a store with many keys does not pin its
 // largest read's memory for the thread's lifetime.
-let buffer = new Float64Array(512)
-const KEPT_LENGTH = 1 << 16
+let buffer = new Int32Array(1024)
+let bufferFigures = new Float64Array(buffer.buffer)
+const KEPT_LENGTH = 1 << 17
 
 /**
- * Reads figures with `read`, which writes them into the buffer it is given and returns their
- * length; a buffer too short for them is left unwritten and replaced by a longer one.
+ * Reads the store's figures. The core writes them into the slots it is given and returns their
+ * length; slots too short for them are left unfinished and replaced by longer ones.
  */
-export function readStats(
-  names: StoreNames,
-  read: (figures: Float64Array) => number,
-  readFailures: () => { code: string; count: number }[],
-): ComputedStats {
-  let target = buffer
+export function readStats(names: StoreNames, store: NativeStore): ComputedStats {
+  let slots = buffer
+  let figures = bufferFigures
   for (;;) {
-    const length = read(target)
-    if (length <= target.length) return new ComputedStats(target, names, readFailures)
-    // Headroom for keys that appear before the next attempt.
-    target = new Float64Array(length + (length >> 2))
-    if (target.length <= KEPT_LENGTH) buffer = target
+    const length = store.stats(slots)
+    if (length <= slots.length) return new ComputedStats(slots, figures, names, store)
+    // Headroom for keys that appear before the next attempt; even, for the f64s at the end.
+    slots = new Int32Array((length + (length >> 2) + 1) & ~1)
+    figures = new Float64Array(slots.buffer)
+    if (slots.length <= KEPT_LENGTH) {
+      buffer = slots
+      bufferFigures = figures
+    }
   }
-}
-
-function providerName(index: number): string {
-  return PROVIDERS[index]
 }
 
 /** A point-in-time copy of a store's figures. */
@@ -170,45 +227,37 @@ export class ComputedStats {
   failuresByCode: Record<string, number>
 
   /** @internal */
-  constructor(figures: Float64Array, names: StoreNames, readFailures: () => { code: string; count: number }[]) {
-    this.totalRequests = figures[STATS.requests]
-    this.failedRequests = figures[STATS.failed]
-    this.totalInputTokens = figures[STATS.inputTokens]
-    this.totalOutputTokens = figures[STATS.outputTokens]
-    this.totalCostMicros = figures[STATS.costMicros]
-    this.totalCacheReadTokens = figures[STATS.cacheReadTokens]
-    this.totalCacheWriteTokens = figures[STATS.cacheWriteTokens]
-    this.totalCacheWrite1hTokens = figures[STATS.cacheWrite1hTokens]
-    this.totalReasoningTokens = figures[STATS.reasoningTokens]
-    this.unpricedRequests = figures[STATS.unpricedRequests]
-    this.overflowedKeys = figures[STATS.overflowedKeys]
-    const models = figures[STATS.modelRows]
-    const providers = figures[STATS.providerRows]
-    const agents = figures[STATS.agentRows]
-    const providersAt = STATS.head + models * STRIDE
-    const agentsAt = providersAt + providers * STRIDE
-    const unpricedAt = agentsAt + agents * STRIDE
-    const modelDetailsAt = unpricedAt + figures[STATS.unpricedModels]
-    const providerLatencyAt = modelDetailsAt + models * DETAIL.stride
-    const modelName = (id: number) => names.models.nameOf(id)
-    this.byModel = byKey(figures, STATS.head, models, modelName, {
-      at: modelDetailsAt,
-      stride: DETAIL.stride,
-      latencyAt: DETAIL.duration,
-      withProvider: true,
-    })
-    this.byProvider = byKey(figures, providersAt, providers, providerName, {
-      at: providerLatencyAt,
-      stride: DETAIL.providerStride,
-      latencyAt: 0,
-      withProvider: false,
-    })
-    this.byAgent = byKey(figures, agentsAt, agents, (id) => names.agents.nameOf(id))
+  constructor(slots: Int32Array, figures: Float64Array, names: StoreNames, store: NativeStore) {
+    this.totalRequests = figureAt(slots, figures, STATS.requests)
+    this.failedRequests = figureAt(slots, figures, STATS.failed)
+    this.totalInputTokens = figureAt(slots, figures, STATS.inputTokens)
+    this.totalOutputTokens = figureAt(slots, figures, STATS.outputTokens)
+    this.totalCostMicros = figureAt(slots, figures, STATS.costMicros)
+    this.totalCacheReadTokens = figureAt(slots, figures, STATS.cacheReadTokens)
+    this.totalCacheWriteTokens = figureAt(slots, figures, STATS.cacheWriteTokens)
+    this.totalCacheWrite1hTokens = figureAt(slots, figures, STATS.cacheWrite1hTokens)
+    this.totalReasoningTokens = figureAt(slots, figures, STATS.reasoningTokens)
+    this.unpricedRequests = figureAt(slots, figures, STATS.unpricedRequests)
+    this.overflowedKeys = figureAt(slots, figures, STATS.overflowedKeys)
+    const models = names.models
+    this.byModel = Object.create(null)
+    let at = readRecords(slots, figures, STATS.head, slots[STATS.modelRows], this.byModel, models)
+    this.byProvider = Object.create(null)
+    at = readRecords(slots, figures, at, slots[STATS.providerRows], this.byProvider, undefined)
+    this.byAgent = Object.create(null)
+    const byAgent = this.byAgent
+    const agents = names.agents
+    const agentNames = agents.names
+    for (let index = slots[STATS.agentRows]; index > 0; index--, at += ROW_STRIDE) {
+      byAgent[nameIn(agentNames, agents, slots[at + KEY])] = rowAt(slots, figures, at, undefined, undefined, undefined)
+    }
     // Sorted by name in the core.
-    this.unpricedModels = Array.from(figures.subarray(unpricedAt, unpricedAt + figures[STATS.unpricedModels]), modelName)
+    const unpriced = slots[STATS.unpricedModels]
+    this.unpricedModels = []
+    for (let index = 0; index < unpriced; index++) this.unpricedModels.push(models.nameOf(slots[at + index]))
     this.failuresByCode = Object.create(null)
-    if (figures[STATS.failureCodes] > 0) {
-      for (const { code, count } of readFailures()) this.failuresByCode[code] = count
+    if (slots[STATS.failureCodes] > 0) {
+      for (const { code, count } of store.failuresByCode()) this.failuresByCode[code] = count
     }
   }
 

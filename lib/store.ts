@@ -457,12 +457,7 @@ export class EventStore {
   }
 
   stats(): ComputedStats {
-    const store = this.#native
-    return readStats(
-      this.names,
-      (figures) => store.stats(figures),
-      () => store.failuresByCode(),
-    )
+    return readStats(this.names, this.#native)
   }
 
   /**

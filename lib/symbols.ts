@@ -44,6 +44,11 @@ export class SymbolCache {
     return id
   }
 
+  /** The names cached so far, by id, for readers of many ids; `nameOf` fetches those past its end. */
+  get names(): readonly string[] {
+    return this.#names
+  }
+
   /** The name of an id, which another thread may have interned. */
   nameOf(id: number): string {
     if (id >= this.#names.length) {

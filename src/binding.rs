@@ -9,8 +9,8 @@ use std::rc::Rc;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use napi::bindgen_prelude::{
-  ArrayBuffer, ClassInstance, Float64Array, Float64ArraySlice, FromNapiValue, ObjectFinalize,
-  Uint8ArraySlice,
+  ArrayBuffer, ClassInstance, Float64Array, Float64ArraySlice, FromNapiValue, Int32ArraySlice,
+  ObjectFinalize, Uint8ArraySlice,
 };
 use napi::{sys, Env, Error, JsValue, Result, Status};
 use napi_derive::napi;
@@ -18,7 +18,7 @@ use napi_derive::napi;
 use crate::budget::{BudgetError, BudgetRule};
 use crate::event::{Event, EventId, FailureDetail, OverflowNames, Payload, Timing};
 use crate::exposition;
-use crate::histogram::{HistogramSnapshot, BOUNDARIES_MS};
+use crate::histogram::BOUNDARIES_MS;
 use crate::layout::{
   self, budget as budget_layout, event_row, point_read as point_read_layout, staging,
   stats as stats_layout,
@@ -30,7 +30,8 @@ use crate::provider::{infer_provider, Provider};
 use crate::recording::symbol_in;
 use crate::registry;
 use crate::staging::StagingArea;
-use crate::stats::{Exhausted, LatencySnapshot, ModelStats};
+use crate::stats::{Exhausted, ModelStats};
+use crate::stats_buffer::write_stats;
 use crate::store::EventStore;
 use crate::stream::{EventReceiver, Received};
 use crate::symbol::{Names, Symbol};
@@ -512,38 +513,6 @@ fn write_stats_row(row: &mut [f64], key: f64, figures: &ModelStats) {
   row[REASONING_TOKENS] = figures.reasoning_tokens as f64;
 }
 
-/// Writes one histogram as `stats_layout::latency` lays it out.
-fn write_histogram(out: &mut [f64], histogram: &HistogramSnapshot) {
-  use stats_layout::latency::*;
-  out[COUNT] = histogram.count as f64;
-  out[SUM_MS] = histogram.sum_ms();
-  for (slot, &count) in out[BUCKETS..].iter_mut().zip(&histogram.buckets) {
-    *slot = count as f64;
-  }
-  for (at, q) in [(P50_MS, 0.5), (P90_MS, 0.9), (P99_MS, 0.99)] {
-    out[at] = histogram.quantile_ms(q).unwrap_or(f64::NAN);
-  }
-}
-
-/// Writes a duration and a time-to-first-token histogram, one after the other.
-fn write_latency(out: &mut [f64], latency: &LatencySnapshot) {
-  let (duration, time_to_first_token) = out.split_at_mut(stats_layout::latency::STRIDE);
-  write_histogram(duration, &latency.duration);
-  write_histogram(time_to_first_token, &latency.time_to_first_token);
-}
-
-fn write_stats_rows<K: Copy>(
-  out: &mut [f64],
-  entries: &[(K, ModelStats)],
-  key: impl Fn(K) -> f64,
-) -> usize {
-  let stride = stats_layout::row::STRIDE;
-  for (row, (name, figures)) in out.chunks_exact_mut(stride).zip(entries) {
-    write_stats_row(row, key(*name), figures);
-  }
-  entries.len() * stride
-}
-
 /// Memory a store holds besides its events, reported to V8 so that dropped stores prompt a
 /// collection: its staging area, once a thread records, and its fixed parts.
 const STORE_BYTES: i64 = 4096;
@@ -771,70 +740,17 @@ impl NativeStore {
     self.store.record_router_stopped()
   }
 
-  /// Writes the figures into `out` as `stats_layout` lays them out and returns their length. A
-  /// facade-owned buffer rather than returned arrays: typed arrays made here would each cost an
-  /// external allocation and a finalizer. When `out` is too short, nothing is written and the
-  /// caller retries with the returned length.
+  /// Writes the figures into `out` as `stats_layout` lays them out and returns their length in
+  /// slots. A facade-owned buffer rather than returned arrays: typed arrays made here would each
+  /// cost an external allocation and a finalizer. When `out` is too short, what it holds is
+  /// unfinished and the caller retries with the returned length.
   #[napi]
-  pub fn stats(&self, mut out: Float64ArraySlice) -> u32 {
-    use stats_layout::*;
+  pub fn stats(&self, mut out: Int32ArraySlice) -> u32 {
     // SAFETY: as in `RowWriter::new`.
     let out = unsafe { out.as_mut() };
-    let stats = self.store.stats();
-    // Sorted here, by name: cheaper than in JavaScript when there are many.
-    let mut unpriced: Vec<Symbol> = stats
-      .by_model
-      .iter()
-      .filter(|(_, figures)| figures.unpriced_requests > 0)
-      .map(|(model, _)| *model)
-      .collect();
-    unpriced.sort_by_cached_key(|model| stats.names.models.name(*model));
-    let rows = stats.by_model.len() + stats.by_provider.len() + stats.by_agent.len();
-    let details =
-      stats.by_model.len() * detail::STRIDE + stats.by_provider.len() * detail::PROVIDER_STRIDE;
-    let length = HEAD + rows * row::STRIDE + unpriced.len() + details;
-    if let Some(out) = out.get_mut(..length) {
-      let (head, mut rest) = out.split_at_mut(HEAD);
-      let totals = &stats.totals;
-      head[REQUESTS] = totals.request_count as f64;
-      head[FAILED] = totals.failed_requests as f64;
-      head[INPUT_TOKENS] = totals.input_tokens as f64;
-      head[OUTPUT_TOKENS] = totals.output_tokens as f64;
-      head[COST_MICROS] = totals.cost_micros as f64;
-      head[CACHE_READ_TOKENS] = totals.cache_read_tokens as f64;
-      head[CACHE_WRITE_TOKENS] = totals.cache_write_tokens as f64;
-      head[CACHE_WRITE_1H_TOKENS] = totals.cache_write_1h_tokens as f64;
-      head[REASONING_TOKENS] = totals.reasoning_tokens as f64;
-      head[UNPRICED_REQUESTS] = totals.unpriced_requests as f64;
-      head[OVERFLOWED_KEYS] = stats.overflowed_keys as f64;
-      head[MODEL_ROWS] = stats.by_model.len() as f64;
-      head[PROVIDER_ROWS] = stats.by_provider.len() as f64;
-      head[AGENT_ROWS] = stats.by_agent.len() as f64;
-      head[UNPRICED_MODELS] = unpriced.len() as f64;
-      head[FAILURE_CODES] = stats.failures_by_code.len() as f64;
-      let written = write_stats_rows(rest, &stats.by_model, |model| model.id() as f64);
-      rest = &mut rest[written..];
-      let written = write_stats_rows(rest, &stats.by_provider, |provider| provider.index() as f64);
-      rest = &mut rest[written..];
-      let written = write_stats_rows(rest, &stats.by_agent, |agent| agent.id() as f64);
-      rest = &mut rest[written..];
-      for (slot, model) in rest.iter_mut().zip(&unpriced) {
-        *slot = model.id() as f64;
-      }
-      rest = &mut rest[unpriced.len()..];
-      for model in &stats.model_details {
-        let (out, after) = rest.split_at_mut(detail::STRIDE);
-        out[detail::PROVIDER] = model.provider.index() as f64;
-        write_latency(&mut out[detail::DURATION..], &model.latency);
-        rest = after;
-      }
-      for latency in &stats.provider_latency {
-        let (out, after) = rest.split_at_mut(detail::PROVIDER_STRIDE);
-        write_latency(out, latency);
-        rest = after;
-      }
-    }
-    length as u32
+    self.store.drain_staged();
+    let length = write_stats(self.store.live_stats(), &self.store.names().models, out);
+    u32::try_from(length).unwrap_or(u32::MAX)
   }
 
   fn agent(&self, id: u32) -> Result<Symbol> {
@@ -844,12 +760,12 @@ impl NativeStore {
   /// Failed requests per error code; the facade asks when `stats` counts any codes.
   #[napi]
   pub fn failures_by_code(&self) -> Vec<FailureCount> {
-    let stats = self.store.stats();
-    let codes = stats.failures_by_code.iter();
+    let codes = self.store.live_stats().failures_by_code();
     codes
+      .into_iter()
       .map(|(code, count)| FailureCount {
         code: code.to_string(),
-        count: *count as f64,
+        count: count as f64,
       })
       .collect()
   }
@@ -1266,7 +1182,7 @@ pub struct StatsLayout {
   pub head: u32,
   pub row: StatsRowLayout,
   pub latency: LatencyLayout,
-  pub detail: DetailLayout,
+  pub record: RecordLayout,
 }
 
 /// `layout::stats::latency`.
@@ -1279,16 +1195,16 @@ pub struct LatencyLayout {
   pub p90_ms: u32,
   pub p99_ms: u32,
   pub stride: u32,
+  pub slots: u32,
 }
 
-/// `layout::stats::detail`.
+/// `layout::stats::record`.
 #[napi(object)]
-pub struct DetailLayout {
+pub struct RecordLayout {
   pub provider: u32,
   pub duration: u32,
   pub time_to_first_token: u32,
   pub stride: u32,
-  pub provider_stride: u32,
 }
 
 /// `layout::budget`.
@@ -1422,13 +1338,13 @@ pub fn layout() -> Layout {
         p90_ms: index(stats_layout::latency::P90_MS),
         p99_ms: index(stats_layout::latency::P99_MS),
         stride: index(stats_layout::latency::STRIDE),
+        slots: index(stats_layout::latency::SLOTS),
       },
-      detail: DetailLayout {
-        provider: index(stats_layout::detail::PROVIDER),
-        duration: index(stats_layout::detail::DURATION),
-        time_to_first_token: index(stats_layout::detail::TIME_TO_FIRST_TOKEN),
-        stride: index(stats_layout::detail::STRIDE),
-        provider_stride: index(stats_layout::detail::PROVIDER_STRIDE),
+      record: RecordLayout {
+        provider: index(stats_layout::record::PROVIDER),
+        duration: index(stats_layout::record::DURATION),
+        time_to_first_token: index(stats_layout::record::TIME_TO_FIRST_TOKEN),
+        stride: index(stats_layout::record::STRIDE),
       },
       row: StatsRowLayout {
         key: index(stats_layout::row::KEY),

@@ -83,10 +83,17 @@ pub mod event_row {
   pub const STRIDE: usize = 16;
 }
 
-/// A store's figures as the binding writes them: the head, then the model, provider and agent
-/// rows, then the symbol ids of the models with unpriced requests, then each model's detail and
-/// each provider's latency (in the order of their rows).
+/// A store's figures as the binding writes them for `stats()`, in `i32` slots: the facade reads
+/// them through an `Int32Array`, whose elements V8 takes as small integers, where reading a
+/// `Float64Array` converts every number (a third of the snapshot's time). The head, then the
+/// model records, the provider records and the agent rows, then the symbol ids of the models
+/// with unpriced requests, sorted by name.
+///
+/// A figure (a count, tokens, micros) below 2^31 is its slot's value. A larger one is an `f64`
+/// at the end of the buffer (seen as `f64`s, one per two slots), and its slot holds `-1 - i`,
+/// `i` being that `f64`'s index. Histograms are `f64`s, at even slots.
 pub mod stats {
+  // Figures.
   pub const REQUESTS: usize = 0;
   pub const FAILED: usize = 1;
   pub const INPUT_TOKENS: usize = 2;
@@ -98,6 +105,7 @@ pub mod stats {
   pub const REASONING_TOKENS: usize = 8;
   pub const UNPRICED_REQUESTS: usize = 9;
   pub const OVERFLOWED_KEYS: usize = 10;
+  // Counts of what follows.
   pub const MODEL_ROWS: usize = 11;
   pub const PROVIDER_ROWS: usize = 12;
   pub const AGENT_ROWS: usize = 13;
@@ -106,29 +114,8 @@ pub mod stats {
   pub const FAILURE_CODES: usize = 15;
   pub const HEAD: usize = 16;
 
-  /// One histogram (`histogram::HistogramSnapshot`): the quantiles are NaN without observations.
-  pub mod latency {
-    pub const COUNT: usize = 0;
-    pub const SUM_MS: usize = 1;
-    /// Cumulative, one per boundary.
-    pub const BUCKETS: usize = 2;
-    pub const P50_MS: usize = 16;
-    pub const P90_MS: usize = 17;
-    pub const P99_MS: usize = 18;
-    pub const STRIDE: usize = 19;
-  }
-
-  /// A model's provider index, then its duration and time-to-first-token histograms; a
-  /// provider's latency is the same without the provider.
-  pub mod detail {
-    pub const PROVIDER: usize = 0;
-    pub const DURATION: usize = 1;
-    pub const TIME_TO_FIRST_TOKEN: usize = DURATION + super::latency::STRIDE;
-    pub const STRIDE: usize = TIME_TO_FIRST_TOKEN + super::latency::STRIDE;
-    pub const PROVIDER_STRIDE: usize = STRIDE - DURATION;
-  }
-
-  /// One key's figures; providers are keyed by their index.
+  /// One key's figures (an agent's row; the start of a model's or provider's record), keyed by
+  /// symbol id or provider index. `agentStats` writes one too, as `f64`s at these offsets.
   pub mod row {
     pub const KEY: usize = 0;
     pub const REQUESTS: usize = 1;
@@ -141,6 +128,32 @@ pub mod stats {
     pub const CACHE_WRITE_1H_TOKENS: usize = 8;
     pub const REASONING_TOKENS: usize = 9;
     pub const STRIDE: usize = 10;
+  }
+
+  /// A model's or provider's record: its row, these slots, then the histograms they announce
+  /// (the duration one first), so a key without latency costs the reader no histogram.
+  pub mod record {
+    /// A model's provider index (0 in a provider's record).
+    pub const PROVIDER: usize = super::row::STRIDE;
+    /// 1 when a duration histogram follows, else 0.
+    pub const DURATION: usize = PROVIDER + 1;
+    /// 1 when a time-to-first-token histogram follows, else 0.
+    pub const TIME_TO_FIRST_TOKEN: usize = PROVIDER + 2;
+    /// Even, so that the histograms after the record start at an `f64`.
+    pub const STRIDE: usize = PROVIDER + 4;
+  }
+
+  /// One histogram (`histogram::HistogramSnapshot`) in `f64`s: `SLOTS` slots.
+  pub mod latency {
+    pub const COUNT: usize = 0;
+    pub const SUM_MS: usize = 1;
+    /// Cumulative, one per boundary.
+    pub const BUCKETS: usize = 2;
+    pub const P50_MS: usize = 16;
+    pub const P90_MS: usize = 17;
+    pub const P99_MS: usize = 18;
+    pub const STRIDE: usize = 19;
+    pub const SLOTS: usize = STRIDE * 2;
   }
 }
 

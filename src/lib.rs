@@ -18,6 +18,7 @@ pub mod recording;
 pub mod registry;
 pub mod staging;
 pub mod stats;
+pub mod stats_buffer;
 pub mod store;
 pub mod stream;
 pub mod symbol;

@@ -4,7 +4,7 @@
 //! figures of a new key take a shard's write lock, to insert it.
 
 use std::hash::BuildHasherDefault;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, OnceLock};
 
 use crossbeam::utils::CachePadded;
@@ -245,6 +245,14 @@ pub struct ModelDetail {
   pub latency: LatencySnapshot,
 }
 
+/// How many keys a store's figures have, at one moment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeyCounts {
+  pub models: usize,
+  pub timed_models: usize,
+  pub agents: usize,
+}
+
 /// What may still be added to the input, output and cost totals before one passes 2^53 - 1.
 struct Headroom([AtomicU64; 3]);
 
@@ -297,10 +305,12 @@ pub struct LiveStats {
   headroom: CachePadded<Headroom>,
   // Three providers: a fixed array is cheaper than a map and needs no hashing.
   by_provider: [CachePadded<ProviderSlot>; 3],
-  by_model: SymbolMap<ModelEntry>,
-  by_agent: SymbolMap<AtomicModelStats>,
+  by_model: KeyedFigures<ModelEntry>,
+  by_agent: KeyedFigures<AtomicModelStats>,
   failures_by_code: FailureCodes,
   overflowed: AtomicU64,
+  /// Models with latency histograms, for readers sizing a snapshot.
+  timed_models: AtomicU64,
 }
 
 impl LiveStats {
@@ -380,8 +390,12 @@ impl LiveStats {
       return;
     }
     self.by_provider[provider.index()].latency.record(timing);
-    if let Some(entry) = self.by_model.get(&model) {
-      entry.latency.get_or_init(Box::default).record(timing);
+    if let Some(entry) = self.by_model.map.get(&model) {
+      let latency = entry.latency.get_or_init(|| {
+        self.timed_models.fetch_add(1, Relaxed);
+        Box::default()
+      });
+      latency.record(timing);
     }
   }
 
@@ -441,50 +455,107 @@ impl LiveStats {
 
   /// One agent's figures, without a snapshot of the others.
   pub fn agent(&self, agent: Symbol) -> Option<ModelStats> {
-    Some(self.by_agent.get(&agent)?.load())
+    Some(self.by_agent.map.get(&agent)?.load())
   }
 
   /// What the agent has spent, 0 if it has no figures yet.
   pub fn agent_cost_micros(&self, agent: Symbol) -> u64 {
     self
       .by_agent
+      .map
       .get(&agent)
       .map_or(0, |figures| figures.cost_micros())
   }
 
+  pub fn totals(&self) -> ModelStats {
+    self.totals.load()
+  }
+
+  /// Names recorded under `(other)` because their dimension was full.
+  pub fn overflowed_keys(&self) -> u64 {
+    self.overflowed.load(Relaxed)
+  }
+
+  /// How many models, of them with latency histograms, and agents have figures.
+  pub fn key_counts(&self) -> KeyCounts {
+    KeyCounts {
+      models: self.by_model.keys.load(Relaxed),
+      timed_models: self.timed_models.load(Relaxed) as usize,
+      agents: self.by_agent.keys.load(Relaxed),
+    }
+  }
+
+  /// How many error codes have failures.
+  pub fn failure_codes(&self) -> usize {
+    self.failures_by_code.0.len()
+  }
+
+  /// Failed requests per error code, for those with a code.
+  pub fn failures_by_code(&self) -> Vec<(Arc<str>, u64)> {
+    self.failures_by_code.load()
+  }
+
+  /// Calls `visit` with each model's figures, the provider of its first request and its latency
+  /// (none before a timed request), while holding its shard's read lock: `visit` must not record
+  /// into this store.
+  pub fn for_each_model(
+    &self,
+    mut visit: impl FnMut(Symbol, &ModelStats, Provider, Option<LatencySnapshot>),
+  ) {
+    for_each_entry(&self.by_model.map, |model, entry| {
+      visit(
+        model,
+        &entry.figures.load(),
+        entry.provider.get().copied().unwrap_or(Provider::Unknown),
+        entry.latency.get().map(|latency| latency.snapshot()),
+      );
+    });
+  }
+
+  /// Calls `visit` with each provider that has figures, in `Provider::ALL` order, and its latency.
+  pub fn for_each_provider(&self, mut visit: impl FnMut(Provider, &ModelStats, LatencySnapshot)) {
+    for &provider in &Provider::ALL {
+      let slot = &self.by_provider[provider.index()];
+      if slot.seen.load(Relaxed) {
+        visit(provider, &slot.figures.load(), slot.latency.snapshot());
+      }
+    }
+  }
+
+  /// Calls `visit` with each agent's figures, as `for_each_model` does.
+  pub fn for_each_agent(&self, mut visit: impl FnMut(Symbol, &ModelStats)) {
+    for_each_entry(&self.by_agent.map, |agent, figures| {
+      visit(agent, &figures.load())
+    });
+  }
+
   pub fn snapshot(&self, names: Arc<Names>) -> ComputedStats {
-    let providers = Provider::ALL
-      .iter()
-      .filter(|provider| self.by_provider[provider.index()].seen.load(Relaxed));
-    let (by_model, model_details) = self
-      .by_model
-      .iter()
-      .map(|entry| {
-        let detail = ModelDetail {
-          provider: entry.provider.get().copied().unwrap_or(Provider::Unknown),
-          latency: entry
-            .latency
-            .get()
-            .map(|latency| latency.snapshot())
-            .unwrap_or_default(),
-        };
-        ((*entry.key(), entry.figures.load()), detail)
-      })
-      .unzip();
+    let mut by_model = Vec::new();
+    let mut model_details = Vec::new();
+    self.for_each_model(|model, figures, provider, latency| {
+      by_model.push((model, *figures));
+      model_details.push(ModelDetail {
+        provider,
+        latency: latency.unwrap_or_default(),
+      });
+    });
+    let mut by_provider = Vec::new();
+    let mut provider_latency = Vec::new();
+    self.for_each_provider(|provider, figures, latency| {
+      by_provider.push((provider, *figures));
+      provider_latency.push(latency);
+    });
+    let mut by_agent = Vec::new();
+    self.for_each_agent(|agent, figures| by_agent.push((agent, *figures)));
     ComputedStats {
-      totals: self.totals.load(),
+      totals: self.totals(),
       by_model,
       model_details,
-      by_provider: providers
-        .clone()
-        .map(|&provider| (provider, self.by_provider[provider.index()].figures.load()))
-        .collect(),
-      provider_latency: providers
-        .map(|&provider| self.by_provider[provider.index()].latency.snapshot())
-        .collect(),
-      by_agent: load_all(&self.by_agent),
-      failures_by_code: self.failures_by_code.load(),
-      overflowed_keys: self.overflowed.load(Relaxed),
+      by_provider,
+      provider_latency,
+      by_agent,
+      failures_by_code: self.failures_by_code(),
+      overflowed_keys: self.overflowed_keys(),
       names,
     }
   }
@@ -616,39 +687,69 @@ impl Tally {
   }
 }
 
-/// Adds to a key's figures; returns its cost after the addition.
-fn add_to(map: &SymbolMap<AtomicModelStats>, key: Symbol, figures: &ModelStats) -> u64 {
-  let add = |entry: &AtomicModelStats| {
-    entry.add(figures);
-    entry.cost_micros()
-  };
-  match map.get(&key) {
-    Some(entry) => add(&entry),
-    None => add(&map.entry(key).or_default()),
+/// Per-key figures in a sharded map that counts its keys, so that sizing a snapshot does not lock
+/// every shard as `DashMap::len` does.
+struct KeyedFigures<V> {
+  map: SymbolMap<V>,
+  keys: AtomicUsize,
+}
+
+impl<V> Default for KeyedFigures<V> {
+  fn default() -> Self {
+    KeyedFigures {
+      map: DashMap::default(),
+      keys: AtomicUsize::new(0),
+    }
   }
 }
 
+impl<V: Default> KeyedFigures<V> {
+  /// Calls `add` with the key's entry, inserting it first if the key is new.
+  fn with_entry<R>(&self, key: Symbol, add: impl FnOnce(&V) -> R) -> R {
+    if let Some(entry) = self.map.get(&key) {
+      return add(&entry);
+    }
+    let entry = self.map.entry(key).or_insert_with(|| {
+      self.keys.fetch_add(1, Relaxed);
+      V::default()
+    });
+    add(&entry)
+  }
+}
+
+/// Adds to a key's figures; returns its cost after the addition.
+fn add_to(map: &KeyedFigures<AtomicModelStats>, key: Symbol, figures: &ModelStats) -> u64 {
+  map.with_entry(key, |entry| {
+    entry.add(figures);
+    entry.cost_micros()
+  })
+}
+
 fn add_to_model(
-  map: &SymbolMap<ModelEntry>,
+  map: &KeyedFigures<ModelEntry>,
   model: Symbol,
   provider: Provider,
   figures: &ModelStats,
 ) {
-  let add = |entry: &ModelEntry| {
+  map.with_entry(model, |entry| {
     entry.figures.add(figures);
     entry.provider.get_or_init(|| provider);
-  };
-  match map.get(&model) {
-    Some(entry) => add(&entry),
-    None => add(&map.entry(model).or_default()),
-  }
+  });
 }
 
-fn load_all(map: &SymbolMap<AtomicModelStats>) -> Vec<(Symbol, ModelStats)> {
-  map
-    .iter()
-    .map(|entry| (*entry.key(), entry.value().load()))
-    .collect()
+/// Calls `visit` with each entry of `map`, one shard at a time under its read lock: `DashMap::iter`
+/// counts a reference to the shard's lock per entry, two atomic operations that took half of a
+/// snapshot's time.
+fn for_each_entry<V>(map: &SymbolMap<V>, mut visit: impl FnMut(Symbol, &V)) {
+  for shard in map.shards() {
+    let table = shard.read();
+    // SAFETY: the read lock keeps the table from changing while it is walked, and a walk yields
+    // full buckets only, each holding an initialized entry.
+    for bucket in unsafe { table.iter() } {
+      let (key, value) = unsafe { bucket.as_ref() };
+      visit(*key, value.get());
+    }
+  }
 }
 
 /// A point-in-time copy of a store's figures.

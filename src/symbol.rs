@@ -106,10 +106,14 @@ impl SymbolTable {
   }
 
   pub fn name(&self, symbol: Symbol) -> Arc<str> {
+    Arc::clone(self.name_ref(symbol))
+  }
+
+  /// The name without counting a reference to it, for readers that only compare or copy it.
+  pub fn name_ref(&self, symbol: Symbol) -> &Arc<str> {
     self
       .names
       .get(symbol.id() as usize - 1)
-      .cloned()
       .expect("a Symbol is only made by its own table")
   }
 

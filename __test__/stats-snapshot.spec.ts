@@ -1,0 +1,102 @@
+// How stats() reads the figures the core writes (src/layout.rs `stats`, lib/stats.ts): histograms
+// only for keys with observations, figures past 2^31 (which travel as f64s), key rows of every
+// kind side by side, and stores too large for the reused buffer.
+import { describe, expect, it } from 'vitest'
+import { EventStore, ModelStats, PricingManager } from '../lib/index'
+
+const pricing = new PricingManager()
+
+describe('stats() snapshot', () => {
+  it('shows latency on the keys that observed it, and none on their neighbours', () => {
+    const store = new EventStore(100)
+    store.recordLlmUsage(pricing, 'gpt-4o', { inputTokens: 100, outputTokens: 10 }, { durationMs: 150, timeToFirstTokenMs: 30 })
+    store.recordLlmUsage(pricing, 'gpt-4o', { inputTokens: 100, outputTokens: 10 }, { durationMs: 300 })
+    store.recordLlmUsage(pricing, 'gpt-4o-mini', { inputTokens: 5, outputTokens: 1 })
+    store.recordLlmUsage(pricing, 'claude-3-5-haiku-20241022', { inputTokens: 7, outputTokens: 2 }, { timeToFirstTokenMs: 12 })
+    store.recordLlmUsage(pricing, 'llama-3-70b', { inputTokens: 3, outputTokens: 4 })
+    const { byModel, byProvider } = store.stats()
+
+    const timed = byModel['gpt-4o']
+    expect(timed).toBeInstanceOf(ModelStats)
+    expect([timed.requestCount, timed.inputTokens, timed.outputTokens, timed.provider]).toEqual([2, 200, 20, 'openai'])
+    expect(timed.duration).toMatchObject({ count: 2, sumMs: 450 })
+    // 150 ms is in the 160 ms bucket, 300 ms in the 320 ms one; both below every later boundary.
+    expect(timed.duration?.buckets).toEqual([0, 0, 0, 0, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2])
+    expect(timed.timeToFirstToken).toMatchObject({ count: 1, sumMs: 30 })
+
+    // Read after a record with histograms: its own figures, none of its neighbour's.
+    const untimed = byModel['gpt-4o-mini']
+    expect([untimed.requestCount, untimed.inputTokens, untimed.outputTokens, untimed.provider]).toEqual([1, 5, 1, 'openai'])
+    expect(untimed.duration).toBeUndefined()
+    expect(untimed.timeToFirstToken).toBeUndefined()
+
+    const firstTokenOnly = byModel['claude-3-5-haiku-20241022']
+    expect(firstTokenOnly.provider).toBe('anthropic')
+    expect(firstTokenOnly.duration).toBeUndefined()
+    // 12 ms is past the first boundary (10 ms).
+    expect(firstTokenOnly.timeToFirstToken).toMatchObject({ count: 1, sumMs: 12, buckets: [0, ...Array(13).fill(1)] })
+    expect([byModel['llama-3-70b'].inputTokens, byModel['llama-3-70b'].duration]).toEqual([3, undefined])
+
+    expect(byProvider.openai.duration).toMatchObject({ count: 2, sumMs: 450 })
+    expect(byProvider.openai.timeToFirstToken).toMatchObject({ count: 1, sumMs: 30 })
+    expect(byProvider.anthropic.duration).toBeUndefined()
+    expect(byProvider.anthropic.timeToFirstToken).toMatchObject({ count: 1 })
+    expect([byProvider.unknown.requestCount, byProvider.unknown.duration, byProvider.unknown.provider]).toEqual([1, undefined, undefined])
+  })
+
+  it('counts an agent with failures only, next to agents with figures', () => {
+    const store = new EventStore(100)
+    store.recordLlmCompleted(pricing, 'gpt-4o', 100, 10, 'busy')
+    store.recordLlmFailed('gpt-4o', 'failing', null, 'rate_limit_exceeded')
+    store.recordLlmFailed('claude-3-opus-20240229', 'failing', null, 'overloaded_error')
+    store.recordLlmCompleted(pricing, 'gpt-4o-mini', 3, 1, 'quiet')
+    const stats = store.stats()
+
+    const failing = stats.byAgent.failing
+    expect(failing).toBeInstanceOf(ModelStats)
+    expect([failing.requestCount, failing.failedRequests, failing.inputTokens, failing.costMicros]).toEqual([0, 2, 0, 0])
+    expect([failing.provider, failing.duration, failing.timeToFirstToken]).toEqual([undefined, undefined, undefined])
+    expect([stats.byAgent.busy.requestCount, stats.byAgent.busy.inputTokens, stats.byAgent.busy.failedRequests]).toEqual([1, 100, 0])
+    expect([stats.byAgent.quiet.requestCount, stats.byAgent.quiet.inputTokens]).toEqual([1, 3])
+    expect(Object.keys(stats.byAgent).sort()).toEqual(['busy', 'failing', 'quiet'])
+    expect(stats.byModel['claude-3-opus-20240229']).toMatchObject({ requestCount: 0, failedRequests: 1, provider: 'anthropic' })
+    expect(stats.failuresByCode).toEqual({ rate_limit_exceeded: 1, overloaded_error: 1 })
+  })
+
+  it('gives figures past 2^31 exactly, next to small ones', () => {
+    const store = new EventStore(100)
+    const large = 2 ** 31 + 7
+    const larger = 2 ** 52 + 3
+    store.recordLlmCompleted(pricing, 'unpriced-large', large, 1, 'agent')
+    store.recordLlmCompleted(pricing, 'unpriced-large', larger, 2 ** 31, 'agent')
+    store.recordLlmCompleted(pricing, 'unpriced-small', 2 ** 31 - 1, 5)
+    const stats = store.stats()
+
+    expect([stats.byModel['unpriced-large'].inputTokens, stats.byModel['unpriced-large'].outputTokens]).toEqual([large + larger, 2 ** 31 + 1])
+    expect([stats.byModel['unpriced-small'].inputTokens, stats.byModel['unpriced-small'].outputTokens]).toEqual([2 ** 31 - 1, 5])
+    expect(stats.byAgent.agent.inputTokens).toBe(large + larger)
+    expect(stats.byProvider.unknown.inputTokens).toBe(large + larger + 2 ** 31 - 1)
+    expect([stats.totalInputTokens, stats.totalOutputTokens, stats.totalRequests]).toEqual([large + larger + 2 ** 31 - 1, 2 ** 31 + 6, 3])
+    expect(stats.unpricedModels).toEqual(['unpriced-large', 'unpriced-small'])
+  })
+
+  it('reads a store larger than the reused buffer, then a small one again', () => {
+    const store = new EventStore(100, { maxKeys: 20_000 })
+    for (let index = 0; index < 15_000; index++) {
+      store.recordLlmUsage(pricing, `model-${index}`, { inputTokens: index, outputTokens: 1 }, index % 3 === 0 ? { durationMs: index } : undefined)
+    }
+    const stats = store.stats()
+    expect(Object.keys(stats.byModel)).toHaveLength(15_000)
+    for (const index of [0, 1, 2, 3, 7_777, 14_999]) {
+      const figures = stats.byModel[`model-${index}`]
+      expect([figures.requestCount, figures.inputTokens, figures.duration?.count]).toEqual([1, index, index % 3 === 0 ? 1 : undefined])
+    }
+    expect(stats.totalInputTokens).toBe((14_999 * 15_000) / 2)
+    expect(stats.unpricedModels).toHaveLength(15_000)
+    expect(stats.unpricedModels).toEqual([...stats.unpricedModels].sort())
+
+    const small = new EventStore(100)
+    small.recordLlmCompleted(pricing, 'gpt-4o', 1, 2)
+    expect(Object.keys(small.stats().byModel)).toEqual(['gpt-4o'])
+  })
+})
