@@ -2,17 +2,13 @@
 // install-control-api.sh installs it; .ci/run makes sure it is there). The server binds 0.0.0.0,
 // so it and its client run in a child process inside a private network namespace; the child
 // reports what it saw as JSON and every assertion is made here.
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { AnalyticsEvent } from '../lib/index.js'
-import { binaryPresent, BINARY } from './helpers/real-control-api.mjs'
+import { binaryPresent, BINARY, runInterop } from './helpers/real-control-api.mjs'
 
-const CHILD = fileURLToPath(new URL('./workers/interop.mjs', import.meta.url))
 const present = binaryPresent()
 if (!present) console.warn(`interop: skipped, ${BINARY} is missing (scripts/install-control-api.sh installs it)`)
 
@@ -78,14 +74,7 @@ describe.skipIf(!present)('the real Control API (iron_control_api_server 0.4.0)'
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'interop-'))
-    const child = spawn('unshare', ['--net', 'sh', '-c', 'ip link set lo up && exec "$0" "$1" "$2"', process.execPath, CHILD, dir], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk) => (stdout += chunk))
-    child.stderr.on('data', (chunk) => (stderr += chunk))
-    const [code] = await once(child, 'exit')
+    const { code, stdout, stderr } = await runInterop([dir])
     if (code !== 0) throw new Error(`the interop child exited with ${code}: ${stderr}`)
     results = JSON.parse(stdout)
   }, 120_000)

@@ -7,7 +7,7 @@
 //   node scripts/ensure-build.mjs && node benchmark/sync.mjs
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import http from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -16,6 +16,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { Pool } from 'undici'
 import { EVENTS_PATH } from '../examples/control-api/server.mjs'
+import { binaryPresent, BINARY, runInterop } from '../__test__/helpers/real-control-api.mjs'
 import { ARG_MASK, ARGS } from './args.mjs'
 import { DEFAULT_OPTIONS, formatSuite, missingRow, target } from './harness.mjs'
 
@@ -29,8 +30,6 @@ const CONCURRENCY = 4
 const BUFFERED = 1_000_000
 const OUTAGE_MS = 3_000
 const REAL_EVENTS = 5_000
-const INTEROP = fileURLToPath(new URL('../__test__/workers/interop.mjs', import.meta.url))
-const REAL_BINARY = '/var/cache/iron-runtime-analytics/control-api/bin/iron_control_api_server'
 // A server that answers every request 503, in its own process.
 const UNAVAILABLE = `
   const server = require('node:http').createServer((req, res) => {
@@ -113,17 +112,10 @@ async function outage(native, pricing) {
 
 /** The real Control API's delivery rate, in a private network namespace (it binds 0.0.0.0); null when it cannot run here. */
 async function realServerRate() {
-  if (!existsSync(REAL_BINARY)) return { skipped: `${REAL_BINARY} is missing (scripts/install-control-api.sh)` }
+  if (!binaryPresent()) return { skipped: `${BINARY} is missing (scripts/install-control-api.sh)` }
   const dir = mkdtempSync(join(tmpdir(), 'bench-real-'))
   try {
-    const child = spawn('unshare', ['--net', 'sh', '-c', 'ip link set lo up && exec "$0" "$1" "$2" --rate "$3"', process.execPath, INTEROP, dir, String(REAL_EVENTS)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk) => (stdout += chunk))
-    child.stderr.on('data', (chunk) => (stderr += chunk))
-    const [code] = await once(child, 'exit')
+    const { code, stdout, stderr } = await runInterop([dir, '--rate', String(REAL_EVENTS)])
     if (code !== 0) return { skipped: `the real server could not be run here (${stderr.trim().split('\n').at(-1)})` }
     const { rate } = JSON.parse(stdout)
     return { eventsPerSecond: rate.events / rate.seconds }

@@ -1,5 +1,6 @@
 export declare const BINARY: string
 export declare function binaryPresent(): boolean
+export declare function runInterop(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }>
 export type Secrets = Record<string, string>
 export declare function secretsFor(dir: string): Secrets
 export declare function databasePath(secrets: Secrets): string

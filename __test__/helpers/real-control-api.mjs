@@ -6,12 +6,31 @@ import { createHmac, randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 
 export const BINARY = '/var/cache/iron-runtime-analytics/control-api/bin/iron_control_api_server'
 const ADMIN = { email: 'admin@ironcage.ai', password: 'IronDemo2025!' }
 
 export function binaryPresent() {
   return existsSync(BINARY)
+}
+
+const INTEROP = fileURLToPath(new URL('../workers/interop.mjs', import.meta.url))
+
+/**
+ * Runs `workers/interop.mjs` with `args` in a private network namespace with its loopback up, and
+ * resolves once it exits with its exit code and what it printed.
+ */
+export async function runInterop(args) {
+  const child = spawn('unshare', ['--net', 'sh', '-c', 'ip link set lo up && exec "$0" "$@"', process.execPath, INTEROP, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (chunk) => (stdout += chunk))
+  child.stderr.on('data', (chunk) => (stderr += chunk))
+  const [code] = await once(child, 'exit')
+  return { code, stdout, stderr }
 }
 
 /** The server's secrets for one test run; IC_TOKEN_SECRET signs the IC tokens. */
