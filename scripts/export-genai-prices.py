@@ -99,15 +99,19 @@ def prices(model: types.ModelInfo, what: str) -> object:
     ]
 
 
+def portable_regex(regex: str, what: str) -> str:
+    if PYTHON_ONLY_GROUP.search(regex) or PYTHON_ANCHOR.search(regex):
+        fail(f'{what} has the regex {regex!r}, which JavaScript reads differently')
+    return regex
+
+
 def match(clause: object, what: str) -> dict[str, object]:
     if isinstance(clause, types.ClauseOr):
         return {'or': [match(child, what) for child in clause.or_]}
     if isinstance(clause, types.ClauseAnd):
         return {'and': [match(child, what) for child in clause.and_]}
     if isinstance(clause, types.ClauseRegex):
-        if PYTHON_ONLY_GROUP.search(clause.regex) or PYTHON_ANCHOR.search(clause.regex):
-            fail(f'{what} matches with regex {clause.regex!r}, which JavaScript reads differently')
-        return {'regex': clause.regex}
+        return {'regex': portable_regex(clause.regex, what)}
     for key in ('equals', 'starts_with', 'ends_with', 'contains'):
         if hasattr(clause, key):
             return {key: getattr(clause, key)}
@@ -116,7 +120,11 @@ def match(clause: object, what: str) -> dict[str, object]:
 
 
 def provider(source: types.Provider) -> dict[str, object]:
-    out: dict[str, object] = {'id': source.id, 'name': source.name, 'api_pattern': source.api_pattern}
+    out: dict[str, object] = {
+        'id': source.id,
+        'name': source.name,
+        'api_pattern': portable_regex(source.api_pattern, f'provider {source.id}'),
+    }
     if source.provider_match is not None:
         out['provider_match'] = match(source.provider_match, f'provider {source.id}')
     if source.model_match is not None:
@@ -175,6 +183,40 @@ def tier_starts(model: types.ModelInfo) -> set[int]:
     }
 
 
+# A call reporting every unit of the registry, so that each unit's divisor and direction is checked
+# wherever a model prices it, not only the text tokens the table is written from.
+MULTIMODAL = {
+    'input_tokens': 50_000,
+    'cache_read_tokens': 10_000,
+    'cache_write_tokens': 8_000,
+    'cache_write_5m_tokens': 3_000,
+    'cache_write_1h_tokens': 2_000,
+    'input_audio_tokens': 4_000,
+    'cache_audio_read_tokens': 1_000,
+    'input_image_tokens': 3_000,
+    'cache_image_read_tokens': 500,
+    'input_video_tokens': 1_000,
+    'output_tokens': 6_000,
+    'output_reasoning_tokens': 2_000,
+    'output_audio_tokens': 1_000,
+    'output_image_tokens': 500,
+    'output_citation_tokens': 100,
+    'audio_seconds': 120,
+    'input_audio_seconds': 60,
+    'output_audio_seconds': 30,
+    'input_characters': 1_000,
+    'input_text_messages': 10,
+    'input_pixels': 2_000_000,
+    'input_document_pages': 5,
+    'input_annotated_document_pages': 2,
+    'rerank_searches': 1,
+    'web_searches': 3,
+    'social_searches': 1,
+    'storage_searches': 2,
+    'code_executions': 1,
+}
+
+
 def usages(starts: set[int]) -> list[dict[str, int]]:
     """Plain, cached, cache-written and reasoning calls, then calls at, just above and far above each
     tier start. In genai-prices, cache_write_tokens counts every write, of which the 5-minute and
@@ -186,6 +228,7 @@ def usages(starts: set[int]) -> list[dict[str, int]]:
         {'input_tokens': 20_000, 'output_tokens': 1_000, 'cache_read_tokens': 1_000, 'cache_write_tokens': 5_000, 'cache_write_1h_tokens': 2_000},
         {'input_tokens': 20_000, 'output_tokens': 1_000, 'cache_write_tokens': 5_000, 'cache_write_5m_tokens': 3_000, 'cache_write_1h_tokens': 2_000},
         {'input_tokens': 4_321, 'output_tokens': 3_000, 'output_reasoning_tokens': 2_000},
+        MULTIMODAL,
     ]
     for start in sorted(starts):
         for input_tokens in (start, start + 1, start * 2 + 345):
