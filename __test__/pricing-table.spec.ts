@@ -49,6 +49,10 @@ describe('default pricing table', () => {
     // DeepSeek's off-peak discount is a daily window: the table holds the noon (UTC) price.
     ['deepseek-chat', 270_000, 1_100_000],
     ['grok-4', 3_000_000, 15_000_000],
+    // New in genai-prices 0.2.
+    ['claude-sonnet-5-5', 2_000_000, 10_000_000],
+    ['claude-haiku-5-5', 100_000, 500_000],
+    ['gpt-6.1-sol', 2_000_000, 10_000_000],
   ])('pins the list price of %s', (name, inputPerMillion, outputPerMillion) => {
     const entry = table[name]
     expect(micros(entry.input_cost_per_token)).toBe(inputPerMillion)
@@ -74,14 +78,51 @@ describe('default pricing table', () => {
       'claude-haiku-4-5',
       { cache_read_input_token_cost: 100_000, cache_creation_input_token_cost: 1_250_000, cache_creation_input_token_cost_above_1hr: 2_000_000 },
     ],
-    // The source's tier starts above 271,999 input tokens: LiteLLM's N may have decimals.
     [
       'gpt-5.4',
       {
         cache_read_input_token_cost: 250_000,
-        'input_cost_per_token_above_271.999k_tokens': 5_000_000,
-        'output_cost_per_token_above_271.999k_tokens': 22_500_000,
-        'cache_read_input_token_cost_above_271.999k_tokens': 500_000,
+        input_cost_per_token_above_272k_tokens: 5_000_000,
+        output_cost_per_token_above_272k_tokens: 22_500_000,
+        cache_read_input_token_cost_above_272k_tokens: 500_000,
+      },
+    ],
+    // The source's tier starts above 199,999 input tokens: LiteLLM's N may have decimals.
+    [
+      'grok-4.20',
+      {
+        cache_read_input_token_cost: 200_000,
+        'input_cost_per_token_above_199.999k_tokens': 2_500_000,
+        'output_cost_per_token_above_199.999k_tokens': 5_000_000,
+        'cache_read_input_token_cost_above_199.999k_tokens': 400_000,
+      },
+    ],
+    [
+      'claude-sonnet-5-5',
+      { cache_read_input_token_cost: 100_000, cache_creation_input_token_cost: 2_500_000, cache_creation_input_token_cost_above_1hr: 4_000_000 },
+    ],
+    [
+      'claude-haiku-5-5',
+      {
+        cache_read_input_token_cost: 10_000,
+        cache_creation_input_token_cost: 125_000,
+        cache_creation_input_token_cost_above_1hr: 200_000,
+        input_cost_per_token_above_100k_tokens: 500_000,
+        output_cost_per_token_above_100k_tokens: 2_500_000,
+        cache_read_input_token_cost_above_100k_tokens: 50_000,
+        cache_creation_input_token_cost_above_100k_tokens: 625_000,
+        cache_creation_input_token_cost_above_1hr_above_100k_tokens: 1_000_000,
+      },
+    ],
+    [
+      'gpt-6.1-sol',
+      {
+        cache_read_input_token_cost: 100_000,
+        cache_creation_input_token_cost: 2_500_000,
+        input_cost_per_token_above_272k_tokens: 4_000_000,
+        output_cost_per_token_above_272k_tokens: 15_000_000,
+        cache_read_input_token_cost_above_272k_tokens: 200_000,
+        cache_creation_input_token_cost_above_272k_tokens: 5_000_000,
       },
     ],
     [
@@ -111,7 +152,9 @@ describe('default pricing table', () => {
     // gpt-4o is also listed by resellers (Azure, GitHub Copilot); its own vendor's price is kept.
     expect(table['gpt-4o'].litellm_provider).toBe('openai')
     expect(table['claude-sonnet-4-5'].litellm_provider).toBe('anthropic')
-    expect(Object.keys(table).length).toBeGreaterThan(1500)
+    for (const name of ['claude-sonnet-5-5', 'claude-haiku-5-5']) expect(table[name].litellm_provider).toBe('anthropic')
+    for (const name of ['gpt-6.1-sol', 'gpt-6.1-terra']) expect(table[name].litellm_provider).toBe('openai')
+    expect(Object.keys(table).length).toBeGreaterThan(2300)
   })
 
   it('has no sample_spec entry', () => {
@@ -135,7 +178,7 @@ describe('default pricing table', () => {
     }
   })
 
-  it('is exactly what the generator produces from the installed source', () => {
+  it('is exactly what the generator produces from the committed genai-prices snapshot', () => {
     const dir = mkdtempSync(join(tmpdir(), 'pricing-'))
     try {
       const out = join(dir, 'model_prices.json')
@@ -145,7 +188,7 @@ describe('default pricing table', () => {
         stdio: 'pipe',
       })
       expect(readFileSync(out, 'utf8')).toBe(readFileSync(tablePath, 'utf8'))
-      expect(JSON.parse(readFileSync(join(dir, 'source.json'), 'utf8')).pricesInEffect).toBe(pricesInEffect)
+      expect(readFileSync(join(dir, 'source.json'), 'utf8')).toBe(readFileSync(join(root, 'pricing', 'source.json'), 'utf8'))
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }

@@ -1,19 +1,27 @@
 // Regenerates pricing/model_prices.json, the default pricing table embedded in the package, in
-// LiteLLM's model_prices_and_context_window.json format. Prices come from the pricing data bundled
-// with @pydantic/genai-prices (every text model of every provider it prices, with cache, 1-hour
-// cache-write, reasoning and long-context tier prices); pricing/overrides.json fills names that
-// data does not price.
+// LiteLLM's model_prices_and_context_window.json format. Prices come from the genai-prices data of
+// pricing/genai-prices.json (every text model of every provider it prices, with cache, 1-hour
+// cache-write, reasoning and long-context tier prices), priced by @pydantic/genai-prices;
+// pricing/overrides.json fills names that data does not price.
 //
-//   npm run update-pricing                 writes pricing/model_prices.json, with the prices in effect
-//                                          today, and pricing/source.json, which records what it used
+//   npm run update-pricing                 re-exports the pinned genai-prices version from PyPI into
+//                                          pricing/genai-prices.json (see genai-prices-snapshot.mjs),
+//                                          then writes pricing/model_prices.json, with the prices in
+//                                          effect today, and pricing/source.json, which records what
+//                                          it used
+//   npm run update-pricing -- --genai-prices <version>
+//                                          the same with another genai-prices version, which
+//                                          becomes the pinned one
 //   node scripts/update-pricing.mjs --out <path> --as-of <YYYY-MM-DD>
-//                                          writes elsewhere, with the prices in effect on that day
-//                                          (the test regenerates the table as it was generated)
+//                                          regenerates from the committed snapshot, offline, into
+//                                          another file, with the prices in effect on that day (the
+//                                          test regenerates the table as it was generated)
 import { readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { calcPrice, findProvider, waitForUpdate } from '@pydantic/genai-prices'
+import { loadSnapshot, pinnedVersion, refreshSnapshot } from './genai-prices-snapshot.mjs'
 
 // The source's price keys for text tokens, and the LiteLLM field each becomes. Tiered forms are
 // `<field>_above_<N>k_tokens`; LiteLLM names the 1-hour write's tiered form the same way.
@@ -39,12 +47,12 @@ const OVERRIDE_KEYS = new Set([
 ])
 
 const pricingDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'pricing')
-const { values: args } = parseArgs({ options: { out: { type: 'string' }, 'as-of': { type: 'string' } } })
+const { values: args } = parseArgs({
+  options: { out: { type: 'string' }, 'as-of': { type: 'string' }, refresh: { type: 'boolean' }, 'genai-prices': { type: 'string' } },
+})
 const outPath = resolve(args.out ?? join(pricingDir, 'model_prices.json'))
 
-const sourcePackage = JSON.parse(
-  readFileSync(new URL('../package.json', import.meta.resolve('@pydantic/genai-prices')), 'utf8'),
-)
+const engine = JSON.parse(readFileSync(new URL('../package.json', import.meta.resolve('@pydantic/genai-prices')), 'utf8'))
 
 // Some models carry dated price sets (o3's June 2025 cut, for example): the table takes the set in
 // effect on the day it is generated, as the library itself would when pricing a call made that
@@ -159,11 +167,17 @@ function overrideEntry(name, override) {
   }
 }
 
-const required = readFileSync(join(pricingDir, 'required-models.txt'), 'utf8')
+const requiredPath = join(pricingDir, 'required-models.txt')
+const required = readFileSync(requiredPath, 'utf8')
   .split('\n')
   .map((line) => line.trim())
   .filter((line) => line !== '' && !line.startsWith('#'))
 const overrides = JSON.parse(readFileSync(join(pricingDir, 'overrides.json'), 'utf8'))
+
+if (args.refresh || args['genai-prices'] !== undefined) {
+  await refreshSnapshot(args['genai-prices'] ?? pinnedVersion(), asOfDay, requiredPath).catch((error) => fail(error.message))
+}
+const source = await loadSnapshot()
 
 // Where several providers list one name (resellers list their vendors' models), the model's own
 // vendor wins: the provider the library itself picks for the bare name. Otherwise the first
@@ -237,11 +251,18 @@ if (missing.length > 0) {
 // Plain code-unit ordering, not localeCompare, so the file is identical on every machine.
 const sorted = Object.fromEntries([...table].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
 writeFileSync(outPath, `${JSON.stringify(sorted, null, 2)}\n`)
-const provenance = { source: '@pydantic/genai-prices', version: sourcePackage.version, pricesInEffect: asOfDay }
+const provenance = {
+  source: source.package,
+  registry: 'PyPI',
+  version: source.version,
+  snapshot: 'pricing/genai-prices.json',
+  pricedBy: `${engine.name} ${engine.version}`,
+  pricesInEffect: asOfDay,
+}
 writeFileSync(join(dirname(outPath), 'source.json'), `${JSON.stringify(provenance, null, 2)}\n`)
 
 console.log(
-  `update-pricing: ${fromSource - replaced} models from @pydantic/genai-prices ${sourcePackage.version} ` +
+  `update-pricing: ${fromSource - replaced} models from ${source.package} ${source.version} ` +
     `(prices in effect ${asOfDay}), ${fromOverrides} from overrides` +
     `${replaced > 0 ? ` (${replaced} replacing source prices)` : ''}, ${table.size} total -> ${outPath}`,
 )
