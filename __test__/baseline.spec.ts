@@ -11,7 +11,7 @@ import {
   loadPricing,
 } from '../benchmark/baseline.mjs'
 import { PromRecorder } from '../benchmark/prom.mjs'
-import { PricingManager } from '../lib/index'
+import { EventStore, PricingManager } from '../lib/index'
 
 const PRICES: LiteLlmPrices = {
   'gpt-4o': { input_cost_per_token: 2.5e-6, output_cost_per_token: 1e-5 },
@@ -27,6 +27,8 @@ const PRICES: LiteLlmPrices = {
 
 // recordLlmCompleted's calls have no cache or reasoning parts.
 const NO_PARTS = { cacheReadTokens: 0, cacheWriteTokens: 0, cacheWrite1hTokens: 0, reasoningTokens: 0 }
+// A snapshot record of completed calls only: no failures, no parts.
+const ROW = { ...NO_PARTS, failedRequests: 0 }
 
 // The SPEC formula written independently, in BigInt: round(usd * 1e12) per million, floored per side.
 function specCost(inputUsd: number, outputUsd: number, inputTokens: number, outputTokens: number): number {
@@ -127,22 +129,52 @@ describe('pure-JS baseline: aggregates', () => {
       totalCostMicros: 7500 + (1500 + 600) + 5000 + 12_207 + 0,
     })
     expect({ ...stats.byModel }).toEqual({
-      'gpt-4o': { ...NO_PARTS, requestCount: 2, inputTokens: 3000, outputTokens: 500, costMicros: 12_500 },
-      'gpt-4o-mini': { ...NO_PARTS, requestCount: 1, inputTokens: 10_000, outputTokens: 1000, costMicros: 2100 },
-      'claude-3-5-sonnet-20241022': { ...NO_PARTS, requestCount: 1, inputTokens: 1234, outputTokens: 567, costMicros: 12_207 },
-      'llama-3-70b': { ...NO_PARTS, requestCount: 1, inputTokens: 50, outputTokens: 60, costMicros: 0 },
+      'gpt-4o': { ...ROW, requestCount: 2, inputTokens: 3000, outputTokens: 500, costMicros: 12_500, provider: 'openai' },
+      'gpt-4o-mini': { ...ROW, requestCount: 1, inputTokens: 10_000, outputTokens: 1000, costMicros: 2100, provider: 'openai' },
+      'claude-3-5-sonnet-20241022': {
+        ...ROW,
+        requestCount: 1,
+        inputTokens: 1234,
+        outputTokens: 567,
+        costMicros: 12_207,
+        provider: 'anthropic',
+      },
+      'llama-3-70b': { ...ROW, requestCount: 1, inputTokens: 50, outputTokens: 60, costMicros: 0, provider: 'unknown' },
     })
+    expect(stats.unpricedRequests).toBe(1)
+    expect(stats.unpricedModels).toEqual(['llama-3-70b'])
     expect({ ...stats.byProvider }).toEqual({
-      openai: { ...NO_PARTS, requestCount: 3, inputTokens: 13_000, outputTokens: 1500, costMicros: 14_600 },
-      anthropic: { ...NO_PARTS, requestCount: 1, inputTokens: 1234, outputTokens: 567, costMicros: 12_207 },
-      unknown: { ...NO_PARTS, requestCount: 1, inputTokens: 50, outputTokens: 60, costMicros: 0 },
+      openai: { ...ROW, requestCount: 3, inputTokens: 13_000, outputTokens: 1500, costMicros: 14_600 },
+      anthropic: { ...ROW, requestCount: 1, inputTokens: 1234, outputTokens: 567, costMicros: 12_207 },
+      unknown: { ...ROW, requestCount: 1, inputTokens: 50, outputTokens: 60, costMicros: 0 },
     })
     // Only calls with an agent id count per agent; null is the same as absent.
     expect({ ...stats.byAgent }).toEqual({
-      'agent-a': { ...NO_PARTS, requestCount: 2, inputTokens: 2234, outputTokens: 1067, costMicros: 19_707 },
-      'agent-b': { ...NO_PARTS, requestCount: 1, inputTokens: 10_000, outputTokens: 1000, costMicros: 2100 },
+      'agent-a': { ...ROW, requestCount: 2, inputTokens: 2234, outputTokens: 1067, costMicros: 19_707 },
+      'agent-b': { ...ROW, requestCount: 1, inputTokens: 10_000, outputTokens: 1000, costMicros: 2100 },
     })
     expect(Object.getPrototypeOf(stats.byModel)).toBeNull()
+  })
+
+  it("builds the same snapshot as the package's stats() for the stats benchmark's calls", () => {
+    const prices = loadPricing()
+    const pricing = PricingManager.fromJson(JSON.stringify(prices))
+    const ours = new EventStore(10_000)
+    const pure = new BaselineEventStore(10_000)
+    for (const a of generateArgs({ models: TWENTY_MODELS })) {
+      ours.recordLlmCompleted(pricing, a.model, a.inputTokens, a.outputTokens, a.agentId, a.providerId)
+      pure.recordLlmCompleted(prices, a.model, a.inputTokens, a.outputTokens, a.agentId, a.providerId)
+    }
+    const expected = ours.stats()
+    const actual = pure.stats()
+    // The same fields in the same order, records included, so that both build as much.
+    expect(Object.keys(actual)).toEqual(Object.keys(expected))
+    expect(Object.keys(actual.byModel['gpt-4o'])).toEqual(Object.keys(expected.byModel['gpt-4o']))
+    expect(Object.keys(actual.byAgent).sort()).toEqual(Object.keys(expected.byAgent).sort())
+    expect(Object.keys(actual.byAgent).length).toBe(64)
+    expect(Object.keys(actual.byModel).length).toBe(20)
+    expect(JSON.parse(JSON.stringify(actual))).toEqual(JSON.parse(JSON.stringify(expected)))
+    expect(actual.unpricedModels.length).toBeGreaterThan(0)
   })
 
   it('returns figures that later calls do not change', () => {
@@ -383,10 +415,12 @@ describe('pure-JS baseline: recordLlmUsage', () => {
       totalReasoningTokens: 30,
       totalCostMicros: cost + plainCost,
     })
-    const both = { requestCount: 2, inputTokens: 1010, outputTokens: 105, ...parts, costMicros: cost + plainCost }
-    expect(stats.byModel['claude-sonnet-4-5']).toEqual(both)
+    const both = { requestCount: 2, inputTokens: 1010, outputTokens: 105, failedRequests: 0, ...parts, costMicros: cost + plainCost }
+    expect(stats.byModel['claude-sonnet-4-5']).toEqual({ ...both, provider: 'anthropic' })
     expect(stats.byProvider.anthropic).toEqual(both)
-    expect({ ...stats.byAgent }).toEqual({ 'agent-a': { requestCount: 1, inputTokens: 1000, outputTokens: 100, ...parts, costMicros: cost } })
+    expect({ ...stats.byAgent }).toEqual({
+      'agent-a': { requestCount: 1, inputTokens: 1000, outputTokens: 100, failedRequests: 0, ...parts, costMicros: cost },
+    })
     const [first, second] = store.snapshotEvents()
     expect(first).toMatchObject({ type: 'llm_request_completed', agentId: 'agent-a', providerId: 'anthropic-primary', ...usage, costMicros: cost })
     expect(second).toMatchObject({ agentId: undefined, providerId: undefined, ...NO_PARTS, costMicros: plainCost })

@@ -21,11 +21,16 @@ export interface Figures {
   requestCount: number
   inputTokens: number
   outputTokens: number
+  failedRequests: number
   cacheReadTokens: number
   cacheWriteTokens: number
   cacheWrite1hTokens: number
   reasoningTokens: number
   costMicros: number
+  /** In byModel only. */
+  provider: string | undefined
+  duration: undefined
+  timeToFirstToken: undefined
 }
 
 export interface BaselineStats {
@@ -38,9 +43,13 @@ export interface BaselineStats {
   totalCacheWrite1hTokens: number
   totalReasoningTokens: number
   totalCostMicros: number
+  unpricedRequests: number
+  unpricedModels: string[]
+  overflowedKeys: number
   byModel: Record<string, Figures>
   byProvider: Record<string, Figures>
   byAgent: Record<string, Figures>
+  failuresByCode: Record<string, number>
 }
 
 export interface BaselineEvent {

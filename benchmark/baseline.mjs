@@ -271,6 +271,7 @@ class Figures {
   requestCount = 0
   inputTokens = 0
   outputTokens = 0
+  failedRequests = 0
   cacheReadTokens = 0
   cacheWriteTokens = 0
   cacheWrite1hTokens = 0
@@ -292,18 +293,24 @@ function addParts(figures, cacheRead, cacheWrite, cacheWrite1h, reasoning) {
   figures.reasoningTokens += reasoning
 }
 
-function toRecord(map) {
+// A snapshot row has the fields of the package's ModelStats: `provider` in byModel only, the
+// latency histograms only once a request was timed (never, in this store).
+function toRecord(map, providers) {
   const record = Object.create(null)
   for (const [key, f] of map) {
     record[key] = {
       requestCount: f.requestCount,
       inputTokens: f.inputTokens,
       outputTokens: f.outputTokens,
+      costMicros: f.costMicros,
+      failedRequests: f.failedRequests,
       cacheReadTokens: f.cacheReadTokens,
       cacheWriteTokens: f.cacheWriteTokens,
       cacheWrite1hTokens: f.cacheWrite1hTokens,
       reasoningTokens: f.reasoningTokens,
-      costMicros: f.costMicros,
+      provider: providers?.get(key),
+      duration: undefined,
+      timeToFirstToken: undefined,
     }
   }
   return record
@@ -407,20 +414,24 @@ export class BaselineEventStore {
   #cacheWrite1hTokens = 0
   #reasoningTokens = 0
   #costMicros = 0
+  #unpricedRequests = 0
+  #unpricedModels = new Set()
   #byModel = new Map()
+  #modelProviders = new Map()
   #byProvider = new Map()
   #byAgent = new Map()
-  #models = new ModelMemo(
-    (model, provider, inPerMillion, outPerMillion, tiers) =>
-      new ModelEntry(
-        provider,
-        inPerMillion,
-        outPerMillion,
-        tiers,
-        fetchFigures(this.#byModel, model),
-        fetchFigures(this.#byProvider, provider),
-      ),
-  )
+  #models = new ModelMemo((model, provider, inPerMillion, outPerMillion, tiers) => {
+    if (!this.#modelProviders.has(model)) this.#modelProviders.set(model, provider)
+    if (tiers.length === 0) this.#unpricedModels.add(model)
+    return new ModelEntry(
+      provider,
+      inPerMillion,
+      outPerMillion,
+      tiers,
+      fetchFigures(this.#byModel, model),
+      fetchFigures(this.#byProvider, provider),
+    )
+  })
 
   constructor(capacity = 10_000) {
     if (!Number.isInteger(capacity) || capacity < 1 || capacity > MAX_CAPACITY) {
@@ -487,6 +498,7 @@ export class BaselineEventStore {
   // figures, if the call has an agent.
   #count(entry, agentId, inputTokens, outputTokens, cost) {
     this.#requests++
+    if (entry.tiers.length === 0) this.#unpricedRequests++
     this.#inputTokens += inputTokens
     this.#outputTokens += outputTokens
     this.#costMicros += cost
@@ -511,14 +523,21 @@ export class BaselineEventStore {
       failedRequests: 0,
       totalInputTokens: this.#inputTokens,
       totalOutputTokens: this.#outputTokens,
+      totalCostMicros: this.#costMicros,
       totalCacheReadTokens: this.#cacheReadTokens,
       totalCacheWriteTokens: this.#cacheWriteTokens,
       totalCacheWrite1hTokens: this.#cacheWrite1hTokens,
       totalReasoningTokens: this.#reasoningTokens,
-      totalCostMicros: this.#costMicros,
-      byModel: toRecord(this.#byModel),
+      unpricedRequests: this.#unpricedRequests,
+      // Sorted, as the package lists them.
+      unpricedModels: [...this.#unpricedModels].sort(),
+      // Its names are never limited.
+      overflowedKeys: 0,
+      byModel: toRecord(this.#byModel, this.#modelProviders),
       byProvider: toRecord(this.#byProvider),
       byAgent: toRecord(this.#byAgent),
+      // It records no failures.
+      failuresByCode: Object.create(null),
     }
   }
 
