@@ -98,5 +98,29 @@ describe('stats() snapshot', () => {
     const small = new EventStore(100)
     small.recordLlmCompleted(pricing, 'gpt-4o', 1, 2)
     expect(Object.keys(small.stats().byModel)).toEqual(['gpt-4o'])
+
+    // The large store's reads keep their own buffer: read again, after more records and after
+    // another large store's read, each sees its own figures only.
+    store.recordLlmCompleted(pricing, 'model-7777', 5, 5)
+    const other = new EventStore(100, { maxKeys: 20_000 })
+    for (let index = 0; index < 14_000; index++) other.recordLlmCompleted(pricing, `other-${index}`, 1, 1)
+    expect(Object.keys(other.stats().byModel)).toHaveLength(14_000)
+    const again = store.stats()
+    expect(Object.keys(again.byModel)).toHaveLength(15_000)
+    expect(again.byModel['model-7777'].requestCount).toBe(2)
+    expect(again.totalInputTokens).toBe((14_999 * 15_000) / 2 + 5)
+    expect(again.byModel['other-0']).toBeUndefined()
+    expect(Object.keys(small.stats().byModel)).toEqual(['gpt-4o'])
+  })
+
+  it('names keys that look like numbers or Object.prototype members as they were recorded', () => {
+    const store = new EventStore(100)
+    const names = ['0', '123', '-1', '1e3', '__proto__', 'constructor', 'toString', 'é']
+    for (const name of names) store.recordLlmCompleted(pricing, name, 1, 1, name)
+    const stats = store.stats()
+    expect(Object.keys(stats.byModel).sort()).toEqual([...names].sort())
+    expect(Object.keys(stats.byAgent).sort()).toEqual([...names].sort())
+    expect(stats.byModel.__proto__).toBeInstanceOf(ModelStats)
+    expect(stats.byAgent['1e3'].requestCount).toBe(1)
   })
 })

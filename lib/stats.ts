@@ -173,13 +173,23 @@ function readRecords(
   return at
 }
 
-// The native core writes the figures into this buffer, reused by every read on this thread
-// (fresh typed arrays from native code each cost an external allocation and a finalizer). One
-// longer than KEPT_LENGTH serves a single read, so a store with many keys does not pin its
-// largest read's memory for the thread's lifetime.
-let buffer = new Int32Array(1024)
-let bufferFigures = new Float64Array(buffer.buffer)
+// The native core writes the figures into a buffer reused by every read (fresh typed arrays from
+// native code each cost an external allocation and a finalizer). Reads up to KEPT_LENGTH slots
+// share this thread's buffer; a longer one belongs to its store's reads on this thread, and goes
+// with the store: allocating tens of megabytes for every read of a store with a million keys costs
+// more than the read itself, mostly in the collections the allocation sets off.
+interface StatsBuffer {
+  slots: Int32Array
+  figures: Float64Array
+}
 const KEPT_LENGTH = 1 << 17
+let threadBuffer = statsBuffer(1024)
+const storeBuffers = new WeakMap<StoreNames, StatsBuffer>()
+
+function statsBuffer(length: number): StatsBuffer {
+  const slots = new Int32Array(length)
+  return { slots, figures: new Float64Array(slots.buffer) }
+}
 
 // V8 keeps the hidden class of an object built field by field, and the optimized code of the loops
 // that build such objects, only while one object of that class is alive: after a garbage
@@ -194,18 +204,14 @@ let residentSnapshot: readonly object[] | undefined
  */
 export function readStats(names: StoreNames, store: NativeStore): ComputedStats {
   residentSnapshot ??= [new ComputedStats(new Int32Array(STATS.head), new Float64Array(0), names, store), new ModelStats(0, 0, 0, 0, 0, 0, 0, 0, 0, PROVIDERS[0]), new ModelStats()]
-  let slots = buffer
-  let figures = bufferFigures
+  let buffer = storeBuffers.get(names) ?? threadBuffer
   for (;;) {
-    const length = store.stats(slots)
-    if (length <= slots.length) return new ComputedStats(slots, figures, names, store)
+    const length = store.stats(buffer.slots)
+    if (length <= buffer.slots.length) return new ComputedStats(buffer.slots, buffer.figures, names, store)
     // Headroom for keys that appear before the next attempt; even, for the f64s at the end.
-    slots = new Int32Array((length + (length >> 2) + 1) & ~1)
-    figures = new Float64Array(slots.buffer)
-    if (slots.length <= KEPT_LENGTH) {
-      buffer = slots
-      bufferFigures = figures
-    }
+    buffer = statsBuffer((length + (length >> 2) + 1) & ~1)
+    if (buffer.slots.length <= KEPT_LENGTH) threadBuffer = buffer
+    else storeBuffers.set(names, buffer)
   }
 }
 
