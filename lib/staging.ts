@@ -31,7 +31,7 @@ const {
   timestampMs: F_TIMESTAMP,
   durationMs: F_DURATION,
   timeToFirstTokenMs: F_TIME_TO_FIRST_TOKEN,
-  priced: F_PRICED,
+  unpriced: F_UNPRICED,
 } = STAGING
 
 // Every figure is exact: the store refuses a record that would take a total past 2^53 - 1. Each
@@ -112,7 +112,7 @@ export class StagingWriter {
     rows[at + F_TIMESTAMP] = counters[BUFFER_FULL] === 1 ? 0 : Date.now()
     rows[at + F_DURATION] = durationMs
     rows[at + F_TIME_TO_FIRST_TOKEN] = timeToFirstTokenMs
-    rows[at + F_PRICED] = priced ? 1 : 0
+    rows[at + F_UNPRICED] = priced ? 0 : 1
     this.head = (head + 1) >>> 0
     Atomics.store(counters, HEAD, this.head)
   }

@@ -40,12 +40,17 @@ pub mod staging {
     pub const CACHE_WRITE_1H_TOKENS: usize = 8;
     pub const REASONING_TOKENS: usize = 9;
     pub const COST_MICROS: usize = 10;
-    pub const TIMESTAMP_MS: usize = 11;
-    pub const DURATION_MS: usize = 12;
-    pub const TIME_TO_FIRST_TOKEN_MS: usize = 13;
-    /// 1 when the model resolved to a price, else 0.
-    pub const PRICED: usize = 14;
+    /// 1 when the model resolved to no price, else 0.
+    pub const UNPRICED: usize = 11;
+    pub const TIMESTAMP_MS: usize = 12;
+    pub const DURATION_MS: usize = 13;
+    pub const TIME_TO_FIRST_TOKEN_MS: usize = 14;
     pub const STRIDE: usize = 15;
+
+    /// The fields a batch of rows sums into its keys' figures, side by side (`stats::Tally`):
+    /// from the input tokens to the unpriced flag.
+    pub const SUMMED_AT: usize = INPUT_TOKENS;
+    pub const SUMMED: usize = UNPRICED + 1 - SUMMED_AT;
   }
 }
 

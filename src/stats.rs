@@ -13,6 +13,7 @@ use rustc_hash::FxHasher;
 
 use crate::event::{Event, Payload, Timing};
 use crate::histogram::{AtomicHistogram, HistogramSnapshot};
+use crate::layout::staging::row;
 use crate::provider::Provider;
 use crate::symbol::{Names, Symbol, SymbolTable};
 use crate::usage::{Usage, MAX_SAFE_INTEGER};
@@ -419,12 +420,11 @@ impl LiveStats {
   /// Adds what a tally summed, and empties it for the next batch. `spent` is told each agent of
   /// the batch with its cost so far, for its budget.
   pub fn add_tally(&self, tally: &mut Tally, mut spent: impl FnMut(Symbol, u64)) {
-    if tally.totals.request_count > 0 {
-      self.totals.add(&tally.totals);
-      for (provider, figures) in Provider::ALL.iter().zip(&tally.by_provider) {
-        // Completed requests only: a provider with figures has a request count.
-        if figures.request_count > 0 {
-          self.provider_slot(*provider).figures.add(figures);
+    if tally.totals.requests > 0 {
+      self.totals.add(&tally.totals.figures());
+      for (provider, sums) in Provider::ALL.iter().zip(&tally.by_provider) {
+        if sums.requests > 0 {
+          self.provider_slot(*provider).figures.add(&sums.figures());
         }
       }
       tally
@@ -561,6 +561,48 @@ impl LiveStats {
   }
 }
 
+/// The figures of staged requests as a batch sums them: the `SUMMED` fields of their rows
+/// (`layout::staging::row`), in the row's order, and how many requests they are. Sums of `f64`s
+/// are exact here: each field is a non-negative integer, and the store's headroom keeps every
+/// total, and so every sum within a batch, at most 2^53 - 1 (cache and reasoning tokens are
+/// parts of the input and output tokens).
+#[derive(Clone, Copy)]
+struct StagedSums {
+  fields: [f64; row::SUMMED],
+  requests: u64,
+}
+
+impl StagedSums {
+  const ZERO: StagedSums = StagedSums {
+    fields: [0.0; row::SUMMED],
+    requests: 0,
+  };
+
+  #[inline(always)]
+  fn add(&mut self, fields: &[f64; row::SUMMED]) {
+    for (sum, field) in self.fields.iter_mut().zip(fields) {
+      *sum += field;
+    }
+    self.requests += 1;
+  }
+
+  fn figures(&self) -> ModelStats {
+    let field = |offset: usize| self.fields[offset - row::SUMMED_AT] as u64;
+    ModelStats {
+      request_count: self.requests,
+      input_tokens: field(row::INPUT_TOKENS),
+      output_tokens: field(row::OUTPUT_TOKENS),
+      cost_micros: field(row::COST_MICROS),
+      cache_read_tokens: field(row::CACHE_READ_TOKENS),
+      cache_write_tokens: field(row::CACHE_WRITE_TOKENS),
+      cache_write_1h_tokens: field(row::CACHE_WRITE_1H_TOKENS),
+      reasoning_tokens: field(row::REASONING_TOKENS),
+      unpriced_requests: field(row::UNPRICED),
+      ..ModelStats::ZERO
+    }
+  }
+}
+
 /// Slots of a tally table. Symbol ids are small and dense, so the keys of one batch rarely share
 /// a slot; a key that finds its slot taken evicts the occupant to a list.
 const TALLY_SLOTS: usize = 256;
@@ -571,11 +613,11 @@ struct KeyTable {
   keys: [Option<Symbol>; TALLY_SLOTS],
   // The provider of a model's first request in the batch; unused for agents.
   providers: [Provider; TALLY_SLOTS],
-  figures: [ModelStats; TALLY_SLOTS],
+  sums: [StagedSums; TALLY_SLOTS],
   // The occupied slots, so emptying the table costs what was put in, not its size.
   used: [u8; TALLY_SLOTS],
   used_len: usize,
-  evicted: Vec<(Symbol, Provider, ModelStats)>,
+  evicted: Vec<(Symbol, Provider, StagedSums)>,
 }
 
 impl KeyTable {
@@ -583,47 +625,50 @@ impl KeyTable {
     KeyTable {
       keys: [None; TALLY_SLOTS],
       providers: [Provider::Unknown; TALLY_SLOTS],
-      figures: [ModelStats::ZERO; TALLY_SLOTS],
+      sums: [StagedSums::ZERO; TALLY_SLOTS],
       used: [0; TALLY_SLOTS],
       used_len: 0,
       evicted: Vec::new(),
     }
   }
 
-  #[inline]
-  fn add(&mut self, key: Symbol, provider: Provider, figures: &ModelStats) {
+  #[inline(always)]
+  fn add(&mut self, key: Symbol, provider: Provider, fields: &[f64; row::SUMMED]) {
     let slot = key.id() as usize % TALLY_SLOTS;
     match self.keys[slot] {
-      Some(held) if held == key => self.figures[slot].add(figures),
+      Some(held) if held == key => {}
       Some(held) => {
         self
           .evicted
-          .push((held, self.providers[slot], self.figures[slot]));
-        self.keys[slot] = Some(key);
-        self.providers[slot] = provider;
-        self.figures[slot] = *figures;
+          .push((held, self.providers[slot], self.sums[slot]));
+        self.take(slot, key, provider);
       }
       None => {
         self.used[self.used_len] = slot as u8;
         self.used_len += 1;
-        self.keys[slot] = Some(key);
-        self.providers[slot] = provider;
-        self.figures[slot] = *figures;
+        self.take(slot, key, provider);
       }
     }
+    self.sums[slot].add(fields);
+  }
+
+  fn take(&mut self, slot: usize, key: Symbol, provider: Provider) {
+    self.keys[slot] = Some(key);
+    self.providers[slot] = provider;
+    self.sums[slot] = StagedSums::ZERO;
   }
 
   /// Hands every key's figures to `apply` (a key may come more than once) and empties the table.
   fn drain(&mut self, mut apply: impl FnMut(Symbol, Provider, &ModelStats)) {
-    for &(key, provider, ref figures) in &self.evicted {
-      apply(key, provider, figures);
+    for &(key, provider, ref sums) in &self.evicted {
+      apply(key, provider, &sums.figures());
     }
     for &slot in &self.used[..self.used_len] {
       if let Some(key) = self.keys[slot as usize] {
         apply(
           key,
           self.providers[slot as usize],
-          &self.figures[slot as usize],
+          &self.sums[slot as usize].figures(),
         );
       }
     }
@@ -639,12 +684,12 @@ impl KeyTable {
   }
 }
 
-/// Figures of many completed requests summed locally, so that a batch costs the shared aggregates
+/// Figures of many staged requests summed locally, so that a batch costs the shared aggregates
 /// one update per key instead of one per request. Reusable: `LiveStats::add_tally` and `clear`
 /// empty it without giving back its memory.
 pub struct Tally {
-  totals: ModelStats,
-  by_provider: [ModelStats; 3],
+  totals: StagedSums,
+  by_provider: [StagedSums; 3],
   by_model: KeyTable,
   by_agent: KeyTable,
 }
@@ -652,8 +697,8 @@ pub struct Tally {
 impl Default for Tally {
   fn default() -> Self {
     Tally {
-      totals: ModelStats::ZERO,
-      by_provider: [ModelStats::ZERO; 3],
+      totals: StagedSums::ZERO,
+      by_provider: [StagedSums::ZERO; 3],
       by_model: KeyTable::new(),
       by_agent: KeyTable::new(),
     }
@@ -661,27 +706,27 @@ impl Default for Tally {
 }
 
 impl Tally {
-  /// Adds completed requests of one model, provider and agent.
-  #[inline]
+  /// Adds a staged request of one model, provider and agent: its row's `SUMMED` fields.
+  #[inline(always)]
   pub fn add(
     &mut self,
     model: Symbol,
     provider: Provider,
     agent: Option<Symbol>,
-    figures: &ModelStats,
+    fields: &[f64; row::SUMMED],
   ) {
-    self.totals.add(figures);
-    self.by_provider[provider.index()].add(figures);
-    self.by_model.add(model, provider, figures);
+    self.totals.add(fields);
+    self.by_provider[provider.index()].add(fields);
+    self.by_model.add(model, provider, fields);
     if let Some(agent) = agent {
-      self.by_agent.add(agent, provider, figures);
+      self.by_agent.add(agent, provider, fields);
     }
   }
 
   /// Forgets everything added.
   pub fn clear(&mut self) {
-    self.totals = ModelStats::ZERO;
-    self.by_provider = [ModelStats::ZERO; 3];
+    self.totals = StagedSums::ZERO;
+    self.by_provider = [StagedSums::ZERO; 3];
     self.by_model.clear();
     self.by_agent.clear();
   }
