@@ -420,11 +420,15 @@ impl LiveStats {
   /// Adds what a tally summed, and empties it for the next batch. `spent` is told each agent of
   /// the batch with its cost so far, for its budget.
   pub fn add_tally(&self, tally: &mut Tally, mut spent: impl FnMut(Symbol, u64)) {
-    if tally.totals.requests > 0 {
-      self.totals.add(&tally.totals.figures());
-      for (provider, sums) in Provider::ALL.iter().zip(&tally.by_provider) {
-        if sums.requests > 0 {
-          self.provider_slot(*provider).figures.add(&sums.figures());
+    let by_provider = tally.by_provider.map(|sums| sums.figures());
+    let mut totals = ModelStats::ZERO;
+    by_provider.iter().for_each(|figures| totals.add(figures));
+    if totals.request_count > 0 {
+      self.totals.add(&totals);
+      for (provider, figures) in Provider::ALL.iter().zip(&by_provider) {
+        // Completed requests only: a provider with figures has a request count.
+        if figures.request_count > 0 {
+          self.provider_slot(*provider).figures.add(figures);
         }
       }
       tally
@@ -608,12 +612,16 @@ impl StagedSums {
 const TALLY_SLOTS: usize = 256;
 // `KeyTable::used` indexes the slots with a `u8`.
 const _: () = assert!(TALLY_SLOTS <= u8::MAX as usize + 1);
+/// The slot past the others where requests without a key (no agent) are summed and forgotten:
+/// adding to it costs less than the branch it saves, taken at random in a mix of requests.
+const NO_KEY: usize = TALLY_SLOTS;
 
 struct KeyTable {
-  keys: [Option<Symbol>; TALLY_SLOTS],
+  // `NO_KEY`'s key stays `None`.
+  keys: [Option<Symbol>; TALLY_SLOTS + 1],
   // The provider of a model's first request in the batch; unused for agents.
-  providers: [Provider; TALLY_SLOTS],
-  sums: [StagedSums; TALLY_SLOTS],
+  providers: [Provider; TALLY_SLOTS + 1],
+  sums: [StagedSums; TALLY_SLOTS + 1],
   // The occupied slots, so emptying the table costs what was put in, not its size.
   used: [u8; TALLY_SLOTS],
   used_len: usize,
@@ -623,9 +631,9 @@ struct KeyTable {
 impl KeyTable {
   fn new() -> Self {
     KeyTable {
-      keys: [None; TALLY_SLOTS],
-      providers: [Provider::Unknown; TALLY_SLOTS],
-      sums: [StagedSums::ZERO; TALLY_SLOTS],
+      keys: [None; TALLY_SLOTS + 1],
+      providers: [Provider::Unknown; TALLY_SLOTS + 1],
+      sums: [StagedSums::ZERO; TALLY_SLOTS + 1],
       used: [0; TALLY_SLOTS],
       used_len: 0,
       evicted: Vec::new(),
@@ -633,27 +641,27 @@ impl KeyTable {
   }
 
   #[inline(always)]
-  fn add(&mut self, key: Symbol, provider: Provider, fields: &[f64; row::SUMMED]) {
-    let slot = key.id() as usize % TALLY_SLOTS;
-    match self.keys[slot] {
-      Some(held) if held == key => {}
-      Some(held) => {
-        self
-          .evicted
-          .push((held, self.providers[slot], self.sums[slot]));
-        self.take(slot, key, provider);
-      }
-      None => {
-        self.used[self.used_len] = slot as u8;
-        self.used_len += 1;
-        self.take(slot, key, provider);
-      }
+  fn add(&mut self, key: Option<Symbol>, provider: Provider, fields: &[f64; row::SUMMED]) {
+    let slot = key.map_or(NO_KEY, |key| key.id() as usize % TALLY_SLOTS);
+    if self.keys[slot] != key {
+      self.take(slot, key, provider);
     }
     self.sums[slot].add(fields);
   }
 
-  fn take(&mut self, slot: usize, key: Symbol, provider: Provider) {
-    self.keys[slot] = Some(key);
+  /// Gives `slot` to `key`, evicting the key that held it.
+  #[cold]
+  fn take(&mut self, slot: usize, key: Option<Symbol>, provider: Provider) {
+    match self.keys[slot] {
+      Some(held) => self
+        .evicted
+        .push((held, self.providers[slot], self.sums[slot])),
+      None => {
+        self.used[self.used_len] = slot as u8;
+        self.used_len += 1;
+      }
+    }
+    self.keys[slot] = key;
     self.providers[slot] = provider;
     self.sums[slot] = StagedSums::ZERO;
   }
@@ -681,6 +689,7 @@ impl KeyTable {
     }
     self.used_len = 0;
     self.evicted.clear();
+    self.sums[NO_KEY] = StagedSums::ZERO;
   }
 }
 
@@ -688,7 +697,7 @@ impl KeyTable {
 /// one update per key instead of one per request. Reusable: `LiveStats::add_tally` and `clear`
 /// empty it without giving back its memory.
 pub struct Tally {
-  totals: StagedSums,
+  // Each completed request has one provider: the totals are these sums' sum.
   by_provider: [StagedSums; 3],
   by_model: KeyTable,
   by_agent: KeyTable,
@@ -697,7 +706,6 @@ pub struct Tally {
 impl Default for Tally {
   fn default() -> Self {
     Tally {
-      totals: StagedSums::ZERO,
       by_provider: [StagedSums::ZERO; 3],
       by_model: KeyTable::new(),
       by_agent: KeyTable::new(),
@@ -715,17 +723,13 @@ impl Tally {
     agent: Option<Symbol>,
     fields: &[f64; row::SUMMED],
   ) {
-    self.totals.add(fields);
     self.by_provider[provider.index()].add(fields);
-    self.by_model.add(model, provider, fields);
-    if let Some(agent) = agent {
-      self.by_agent.add(agent, provider, fields);
-    }
+    self.by_model.add(Some(model), provider, fields);
+    self.by_agent.add(agent, provider, fields);
   }
 
   /// Forgets everything added.
   pub fn clear(&mut self) {
-    self.totals = StagedSums::ZERO;
     self.by_provider = [StagedSums::ZERO; 3];
     self.by_model.clear();
     self.by_agent.clear();
