@@ -8,6 +8,10 @@ import { STAGING } from './layout.js'
 // outlives this thread (a terminated worker loses nothing). Only a full ring costs a native call:
 // for a larger ring while the thread's is small, then to drain it (a thousand records that
 // nobody read).
+//
+// Only a store other threads can reach (`EventStore.shared`) needs the atomic store: the readers
+// of any other store run on this thread, in native calls that follow the row in program order,
+// so a plain store of the row count publishes it to them (and costs a sixth of the call less).
 const {
   head: HEAD,
   tail: TAIL,
@@ -66,7 +70,11 @@ export class StagingWriter {
   outputRoom = 0
   costRoom = 0
 
-  constructor(readonly native: NativeStore) {}
+  /** @param shared whether threads other than this one can reach the store */
+  constructor(
+    readonly native: NativeStore,
+    readonly shared: boolean,
+  ) {}
 
   /** Writes a completed request as a row and publishes it. */
   stage(
@@ -114,7 +122,8 @@ export class StagingWriter {
     rows[at + F_TIME_TO_FIRST_TOKEN] = timeToFirstTokenMs
     rows[at + F_UNPRICED] = priced ? 0 : 1
     this.head = (head + 1) >>> 0
-    Atomics.store(counters, HEAD, this.head)
+    if (this.shared) Atomics.store(counters, HEAD, this.head)
+    else counters[HEAD] = this.head
   }
 
   /** Room in the ring for one more row: the first ring, a larger one, or the same ring drained. */

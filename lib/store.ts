@@ -50,8 +50,9 @@ function checkThresholds(thresholds: unknown): number[] {
 export const DEFAULT_CAPACITY = 10_000
 export const MAX_CAPACITY = 10_000_000
 
-// Set only while a factory wraps a native store it already has.
-let adopted: NativeStore | undefined
+// Set only while a factory wraps a native store it already has, and whether other threads can
+// reach it.
+let adopted: { store: NativeStore; shared: boolean } | undefined
 
 // This thread's wrapper of each shared store, so that one thread writes one staging area per
 // shared store however often it asks for the store.
@@ -126,14 +127,15 @@ export class EventStore {
 
   constructor(capacity?: number | null, options?: StoreOptions | null) {
     this.#native =
-      adopted ?? new native.NativeStore(checkCapacity('capacity', capacity ?? DEFAULT_CAPACITY), checkMaxKeys(options) ?? DEFAULT_MAX_KEYS)
+      adopted?.store ??
+      new native.NativeStore(checkCapacity('capacity', capacity ?? DEFAULT_CAPACITY), checkMaxKeys(options) ?? DEFAULT_MAX_KEYS)
     this.names = new StoreNames(this.#native)
-    this.#staging = new StagingWriter(this.#native)
+    this.#staging = new StagingWriter(this.#native, adopted?.shared ?? false)
     this.#pointReadHandle = this.#native.pointReadHandle()
   }
 
-  static #fromNative(store: NativeStore): EventStore {
-    adopted = store
+  static #fromNative(store: NativeStore, shared: boolean): EventStore {
+    adopted = { store, shared }
     try {
       return new EventStore()
     } finally {
@@ -150,7 +152,7 @@ export class EventStore {
     checkCapacity('capacity', capacity)
     checkCapacity('channelSize', channelSize)
     const maxKeys = checkMaxKeys(options) ?? DEFAULT_MAX_KEYS
-    const store = EventStore.#fromNative(native.NativeStore.withStreaming(capacity, maxKeys, channelSize))
+    const store = EventStore.#fromNative(native.NativeStore.withStreaming(capacity, maxKeys, channelSize), false)
     store.#streaming = true
     return [store, new EventReceiver(store.#native.takeReceiver()!, store)]
   }
@@ -174,7 +176,7 @@ export class EventStore {
     // The cached wrapper is stale if another thread removed the name and registered a new store.
     const cached = sharedStores.get(name)?.deref()
     if (cached && cached.#native.sameStore(found)) return cached
-    const store = EventStore.#fromNative(found)
+    const store = EventStore.#fromNative(found, true)
     sharedStores.set(name, new WeakRef(store))
     return store
   }
