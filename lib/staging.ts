@@ -76,8 +76,16 @@ export class StagingWriter {
     readonly shared: boolean,
   ) {}
 
-  /** Writes a completed request as a row and publishes it. */
-  stage(
+  /**
+   * Whether a row of these figures fits, in the room this thread took and in its ring as it is:
+   * then `write` records it without a native call; else `makeRoom` first.
+   */
+  fits(input: number, output: number, cost: number): boolean {
+    return input <= this.inputRoom && output <= this.outputRoom && cost <= this.costRoom && ((this.head - this.tail) >>> 0) < this.ringRows
+  }
+
+  /** Writes a row that `fits`, and publishes it. */
+  write(
     model: number,
     priced: boolean,
     provider: number,
@@ -92,14 +100,11 @@ export class StagingWriter {
     cost: number,
     durationMs: number,
     timeToFirstTokenMs: number,
-    names: readonly [string, string, string],
   ): void {
-    if (input > this.inputRoom || output > this.outputRoom || cost > this.costRoom) this.takeRoom(input, output, cost, names)
     this.inputRoom -= input
     this.outputRoom -= output
     this.costRoom -= cost
-    // A new ring starts at row 0, so the head is read after making room.
-    const rows = ((this.head - this.tail) >>> 0) < this.ringRows ? this.rows! : this.roomForRow()
+    const rows = this.rows!
     const counters = this.counters!
     const head = this.head
     // Ring sizes are powers of two.
@@ -126,8 +131,14 @@ export class StagingWriter {
     else counters[HEAD] = this.head
   }
 
+  /** Takes room for a row that does not fit, or throws naming the figure the store has no room for. */
+  makeRoom(input: number, output: number, cost: number, names: readonly [string, string, string]): void {
+    if (input > this.inputRoom || output > this.outputRoom || cost > this.costRoom) this.takeRoom(input, output, cost, names)
+    if (((this.head - this.tail) >>> 0) >= this.ringRows) this.roomForRow()
+  }
+
   /** Room in the ring for one more row: the first ring, a larger one, or the same ring drained. */
-  roomForRow(): Float64Array {
+  roomForRow(): void {
     const counters = this.counters
     if (this.rows === undefined || counters === undefined) return this.open(FIRST_ROWS)
     this.tail = Atomics.load(counters, TAIL)
@@ -136,18 +147,16 @@ export class StagingWriter {
       this.native.drainOwnStaging()
       this.tail = Atomics.load(counters, TAIL)
     }
-    return this.rows
   }
 
   /** A ring of `rows` rows; the store drains the previous one first. */
-  open(rows: number): Float64Array {
+  open(rows: number): void {
     const area = this.native.stagingArea(rows)
     this.ringRows = rows
     this.counters = new Uint32Array(area)
     this.head = 0
     this.tail = 0
     this.rows = new Float64Array(area)
-    return this.rows
   }
 
   /** Takes room in the totals for a record's figures, or throws naming the figure with none. */

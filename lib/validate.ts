@@ -12,9 +12,14 @@ export function describe(value: unknown): string {
   return typeof value === 'object' ? 'an object' : typeof value
 }
 
-/** A non-negative integer that a JavaScript number holds exactly. */
+/** Whether `value` is a non-negative integer that a JavaScript number holds exactly. */
+export function isCount(value: unknown): value is number {
+  return Number.isSafeInteger(value) && (value as number) >= 0
+}
+
+/** `value` if it is a count (`isCount`), else the TypeError or RangeError naming it. */
 export function checkCount(name: string, value: unknown): number {
-  if (Number.isSafeInteger(value) && (value as number) >= 0) return value as number
+  if (isCount(value)) return value
   throw countRefused(name, value)
 }
 
