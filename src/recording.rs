@@ -80,18 +80,12 @@ struct StagedKeys {
 #[inline(always)]
 fn staged_keys(ids: HandedOutIds, fields: &[f64]) -> Option<StagedKeys> {
   // `as` saturates and truncates: the facade writes ids it got from `intern`.
-  let optional = |handed_out: HandedOut, value: f64| {
-    if value == 0.0 {
-      Some(None)
-    } else {
-      handed_out.symbol(value as u32).map(Some)
-    }
-  };
+  let id = |field: usize| fields[field] as u32;
   Some(StagedKeys {
-    model: ids.models.symbol(fields[row::MODEL] as u32)?,
+    model: ids.models.symbol(id(row::MODEL))?,
     provider: *Provider::ALL.get(fields[row::PROVIDER] as usize)?,
-    agent: optional(ids.agents, fields[row::AGENT])?,
-    provider_id: optional(ids.provider_ids, fields[row::PROVIDER_ID])?,
+    agent: ids.agents.optional_symbol(id(row::AGENT))?,
+    provider_id: ids.provider_ids.optional_symbol(id(row::PROVIDER_ID))?,
   })
 }
 
