@@ -6,7 +6,7 @@ import { STAGING } from './layout.js'
 // and publishes it with one atomic store of the row count. Every read, on any thread, drains the
 // published rows first, so a record is visible everywhere as soon as its call returns, and it
 // outlives this thread (a terminated worker loses nothing). Only a full ring costs a native call:
-// for a larger ring while the thread's is small, then to drain it (a thousand records that
+// for a larger ring while the thread's is small, then to drain it (four thousand records that
 // nobody read).
 //
 // Only a store other threads can reach (`EventStore.shared`) needs the atomic store: the readers

@@ -16,9 +16,11 @@ pub mod staging {
   pub const ROWS_AT: usize = 24;
   /// Rows in a thread's first ring. A writer that finds its ring full takes one twice as large,
   /// up to `MAX_ROWS`, and after that drains its ring itself: a store a thread records into
-  /// rarely costs it little memory, and a busy one few native calls.
+  /// rarely costs it little memory, and a busy one few native calls. A drain adds to each key of
+  /// its rows once, so 4096 rows (480 KB) take a fourth of the drop path's per-key cost that
+  /// 1024 did (~2.5 ns a record).
   pub const FIRST_ROWS: usize = 16;
-  pub const MAX_ROWS: usize = 1024;
+  pub const MAX_ROWS: usize = 4096;
 
   /// Bytes of an area of `rows` rows.
   pub const fn bytes(rows: usize) -> usize {
