@@ -411,6 +411,42 @@ mod tests {
   }
 
   #[test]
+  fn a_model_staged_under_several_providers_is_counted_under_each_and_keeps_its_first() {
+    let store = EventStore::new(1);
+    let model = store.names().models.intern("staged-model").unwrap();
+    let providers = [
+      Provider::Anthropic,
+      Provider::OpenAI,
+      Provider::OpenAI,
+      Provider::Anthropic,
+      Provider::Unknown,
+    ];
+    let rows: Vec<f64> = providers
+      .iter()
+      .flat_map(|&provider| row(model, provider, None, 10, 3, 1))
+      .collect();
+    store.record_staged(&rows);
+    let stats = store.stats();
+    let requests = |provider| {
+      stats
+        .provider(provider)
+        .map(|figures| figures.request_count)
+    };
+    assert_eq!(
+      [Provider::OpenAI, Provider::Anthropic, Provider::Unknown].map(requests),
+      [Some(2), Some(2), Some(1)]
+    );
+    assert_eq!(
+      stats
+        .model("staged-model")
+        .map(|figures| (figures.request_count, figures.cost_micros)),
+      Some((5, 15))
+    );
+    assert_eq!(stats.totals.request_count, 5);
+    assert_eq!(stats.model_details[0].provider, Provider::Anthropic);
+  }
+
+  #[test]
   fn a_batch_sums_figures_up_to_the_largest_exact_total_exactly() {
     let store = EventStore::new(1);
     let model = store.names().models.intern("staged-model").unwrap();

@@ -420,7 +420,7 @@ impl LiveStats {
   /// Adds what a tally summed, and empties it for the next batch. `spent` is told each agent of
   /// the batch with its cost so far, for its budget.
   pub fn add_tally(&self, tally: &mut Tally, mut spent: impl FnMut(Symbol, u64)) {
-    let by_provider = tally.by_provider.map(|sums| sums.figures());
+    let by_provider = tally.by_provider();
     let mut totals = ModelStats::ZERO;
     by_provider.iter().for_each(|figures| totals.add(figures));
     if totals.request_count > 0 {
@@ -590,6 +590,13 @@ impl StagedSums {
     self.requests += 1;
   }
 
+  fn merge(&mut self, other: &StagedSums) {
+    for (sum, field) in self.fields.iter_mut().zip(&other.fields) {
+      *sum += field;
+    }
+    self.requests += other.requests;
+  }
+
   fn figures(&self) -> ModelStats {
     let field = |offset: usize| self.fields[offset - row::SUMMED_AT] as u64;
     ModelStats {
@@ -616,10 +623,11 @@ const _: () = assert!(TALLY_SLOTS <= u8::MAX as usize + 1);
 /// adding to it costs less than the branch it saves, taken at random in a mix of requests.
 const NO_KEY: usize = TALLY_SLOTS;
 
+/// Sums per key and provider: a key's requests of another provider than those in its slot evict
+/// them, so a key's entries are summed, and evicted, in the order of their first requests.
 struct KeyTable {
   // `NO_KEY`'s key stays `None`.
   keys: [Option<Symbol>; TALLY_SLOTS + 1],
-  // The provider of a model's first request in the batch; unused for agents.
   providers: [Provider; TALLY_SLOTS + 1],
   sums: [StagedSums; TALLY_SLOTS + 1],
   // The occupied slots, so emptying the table costs what was put in, not its size.
@@ -640,16 +648,17 @@ impl KeyTable {
     }
   }
 
+  /// The slot of `key` and `provider`, taken if another entry held it.
   #[inline(always)]
-  fn add(&mut self, key: Option<Symbol>, provider: Provider, fields: &[f64; row::SUMMED]) {
+  fn slot(&mut self, key: Option<Symbol>, provider: Provider) -> usize {
     let slot = key.map_or(NO_KEY, |key| key.id() as usize % TALLY_SLOTS);
-    if self.keys[slot] != key {
+    if self.keys[slot] != key || self.providers[slot] != provider {
       self.take(slot, key, provider);
     }
-    self.sums[slot].add(fields);
+    slot
   }
 
-  /// Gives `slot` to `key`, evicting the key that held it.
+  /// Gives `slot` to `key` and `provider`, evicting the entry that held it.
   #[cold]
   fn take(&mut self, slot: usize, key: Option<Symbol>, provider: Provider) {
     match self.keys[slot] {
@@ -666,20 +675,25 @@ impl KeyTable {
     self.sums[slot] = StagedSums::ZERO;
   }
 
-  /// Hands every key's figures to `apply` (a key may come more than once) and empties the table.
-  fn drain(&mut self, mut apply: impl FnMut(Symbol, Provider, &ModelStats)) {
+  /// Visits every entry, a key's in the order of their first requests.
+  fn for_each(&self, mut visit: impl FnMut(Symbol, Provider, &StagedSums)) {
     for &(key, provider, ref sums) in &self.evicted {
-      apply(key, provider, &sums.figures());
+      visit(key, provider, sums);
     }
     for &slot in &self.used[..self.used_len] {
       if let Some(key) = self.keys[slot as usize] {
-        apply(
+        visit(
           key,
           self.providers[slot as usize],
-          &self.sums[slot as usize].figures(),
+          &self.sums[slot as usize],
         );
       }
     }
+  }
+
+  /// Hands every entry's figures to `apply` (a key may come more than once) and empties the table.
+  fn drain(&mut self, mut apply: impl FnMut(Symbol, Provider, &ModelStats)) {
+    self.for_each(|key, provider, sums| apply(key, provider, &sums.figures()));
     self.clear();
   }
 
@@ -693,20 +707,23 @@ impl KeyTable {
   }
 }
 
+/// The provider an agent's entries are kept under: an agent's figures are not split by provider.
+const AGENT_PROVIDER: Provider = Provider::Unknown;
+
 /// Figures of many staged requests summed locally, so that a batch costs the shared aggregates
 /// one update per key instead of one per request. Reusable: `LiveStats::add_tally` and `clear`
 /// empty it without giving back its memory.
 pub struct Tally {
-  // Each completed request has one provider: the totals are these sums' sum.
-  by_provider: [StagedSums; 3],
+  // Per model and provider: the providers' sums, and the totals, are worked out from these once
+  // per batch, which costs less than adding each request to its provider's sums as well.
   by_model: KeyTable,
+  // Per agent, whatever the provider.
   by_agent: KeyTable,
 }
 
 impl Default for Tally {
   fn default() -> Self {
     Tally {
-      by_provider: [StagedSums::ZERO; 3],
       by_model: KeyTable::new(),
       by_agent: KeyTable::new(),
     }
@@ -723,14 +740,25 @@ impl Tally {
     agent: Option<Symbol>,
     fields: &[f64; row::SUMMED],
   ) {
-    self.by_provider[provider.index()].add(fields);
-    self.by_model.add(Some(model), provider, fields);
-    self.by_agent.add(agent, provider, fields);
+    // Both slots first: a row's fields are then read after any call that takes a slot, instead of
+    // being kept across it.
+    let model_slot = self.by_model.slot(Some(model), provider);
+    let agent_slot = self.by_agent.slot(agent, AGENT_PROVIDER);
+    self.by_model.sums[model_slot].add(fields);
+    self.by_agent.sums[agent_slot].add(fields);
+  }
+
+  /// The figures of each provider, by `Provider::index`.
+  fn by_provider(&self) -> [ModelStats; 3] {
+    let mut sums = [StagedSums::ZERO; 3];
+    self
+      .by_model
+      .for_each(|_, provider, entry| sums[provider.index()].merge(entry));
+    sums.map(|sums| sums.figures())
   }
 
   /// Forgets everything added.
   pub fn clear(&mut self) {
-    self.by_provider = [StagedSums::ZERO; 3];
     self.by_model.clear();
     self.by_agent.clear();
   }
