@@ -623,9 +623,10 @@ const _: () = assert!(TALLY_SLOTS <= u8::MAX as usize + 1);
 /// adding to it costs less than the branch it saves, taken at random in a mix of requests.
 const NO_KEY: usize = TALLY_SLOTS;
 
-/// Sums per key and provider: a key's requests of another provider than those in its slot evict
-/// them, so a key's entries are summed, and evicted, in the order of their first requests.
-struct KeyTable {
+/// Sums per key, and with `BY_PROVIDER` per key and provider: a key's requests of another provider
+/// than those in its slot evict them, so a key's entries are summed, and evicted, in the order of
+/// their first requests.
+struct KeyTable<const BY_PROVIDER: bool> {
   // `NO_KEY`'s key stays `None`.
   keys: [Option<Symbol>; TALLY_SLOTS + 1],
   providers: [Provider; TALLY_SLOTS + 1],
@@ -636,7 +637,7 @@ struct KeyTable {
   evicted: Vec<(Symbol, Provider, StagedSums)>,
 }
 
-impl KeyTable {
+impl<const BY_PROVIDER: bool> KeyTable<BY_PROVIDER> {
   fn new() -> Self {
     KeyTable {
       keys: [None; TALLY_SLOTS + 1],
@@ -648,11 +649,14 @@ impl KeyTable {
     }
   }
 
-  /// The slot of `key` and `provider`, taken if another entry held it.
+  /// The slot of `key` (and `provider`), taken if another entry held it.
   #[inline(always)]
   fn slot(&mut self, key: Option<Symbol>, provider: Provider) -> usize {
     let slot = key.map_or(NO_KEY, |key| key.id() as usize % TALLY_SLOTS);
-    if self.keys[slot] != key || self.providers[slot] != provider {
+    // Compared as ids (0: none): comparing the options branches on whether the slot is empty,
+    // at random for agents.
+    let id = |key: Option<Symbol>| key.map_or(0, Symbol::id);
+    if id(self.keys[slot]) != id(key) || (BY_PROVIDER && self.providers[slot] != provider) {
       self.take(slot, key, provider);
     }
     slot
@@ -707,18 +711,15 @@ impl KeyTable {
   }
 }
 
-/// The provider an agent's entries are kept under: an agent's figures are not split by provider.
-const AGENT_PROVIDER: Provider = Provider::Unknown;
-
 /// Figures of many staged requests summed locally, so that a batch costs the shared aggregates
 /// one update per key instead of one per request. Reusable: `LiveStats::add_tally` and `clear`
 /// empty it without giving back its memory.
 pub struct Tally {
   // Per model and provider: the providers' sums, and the totals, are worked out from these once
   // per batch, which costs less than adding each request to its provider's sums as well.
-  by_model: KeyTable,
-  // Per agent, whatever the provider.
-  by_agent: KeyTable,
+  by_model: KeyTable<true>,
+  // Per agent, whatever the provider (each entry keeps its first).
+  by_agent: KeyTable<false>,
 }
 
 impl Default for Tally {
@@ -743,7 +744,7 @@ impl Tally {
     // Both slots first: a row's fields are then read after any call that takes a slot, instead of
     // being kept across it.
     let model_slot = self.by_model.slot(Some(model), provider);
-    let agent_slot = self.by_agent.slot(agent, AGENT_PROVIDER);
+    let agent_slot = self.by_agent.slot(agent, provider);
     self.by_model.sums[model_slot].add(fields);
     self.by_agent.sums[agent_slot].add(fields);
   }
