@@ -54,8 +54,8 @@ export function exhausted(figure: number, names: readonly [string, string, strin
 
 /**
  * This thread's staging area of one store, opened on the first record, and the room it took in
- * the store's totals. Plain fields and no private names: the recording calls inline `stage`, and
- * V8 inlines only small functions, which named fields keep it.
+ * the store's totals. Plain fields and no private names: the recording calls inline `fits` and
+ * `write`, and V8 inlines only small functions, which named fields keep them.
  */
 export class StagingWriter {
   // The rows as numbers, and the header's counters over the same memory.
