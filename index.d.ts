@@ -317,7 +317,7 @@ export interface StagingLayout {
   timestampMs: number
   durationMs: number
   timeToFirstTokenMs: number
-  priced: number
+  unpriced: number
 }
 
 /** `layout::stats`, for the facade: the head's fields, then a row's. */

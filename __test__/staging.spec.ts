@@ -1,7 +1,7 @@
 // The facade stages completed requests and hands them to the native core in batches; none of
 // that may show: every request is counted and buffered in order, stamped with the time of its call.
 import { Worker } from 'node:worker_threads'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { native } from '../lib/binding'
 import { EventStore, PricingManager } from '../lib/index'
 
@@ -61,6 +61,23 @@ describe('staged recording', () => {
     store.recordLlmCompleted(pricing, 'gpt-4o', 1, 1)
     expect(view.len()).toBe(1)
     expect(EventStore.removeShared('staging-spec')).toBe(true)
+  })
+
+  it('publishes the rows of a store other threads can reach with an atomic store, and only those', () => {
+    const publish = vi.spyOn(Atomics, 'store')
+    try {
+      const shared = EventStore.shared('staging-spec-publish')
+      shared.recordLlmCompleted(pricing, 'gpt-4o', 1, 1)
+      expect(publish).toHaveBeenCalledTimes(1)
+      // A store only this thread reaches is read by this thread alone, after its rows.
+      const own = new EventStore(10)
+      own.recordLlmCompleted(pricing, 'gpt-4o', 1, 1)
+      expect(publish).toHaveBeenCalledTimes(1)
+      expect([shared.len(), own.len()]).toEqual([1, 1])
+    } finally {
+      publish.mockRestore()
+      EventStore.removeShared('staging-spec-publish')
+    }
   })
 
   it('hands staged requests over when a thread exits before its turn ends', async () => {

@@ -96,7 +96,7 @@ fn staged_batch(store: &EventStore, seed: u64) -> Vec<f64> {
     fields[row::TIMESTAMP_MS] = STAMPED_AT;
     fields[row::DURATION_MS] = -1.0;
     fields[row::TIME_TO_FIRST_TOKEN_MS] = -1.0;
-    fields[row::PRICED] = f64::from(input_price > 0.0);
+    fields[row::UNPRICED] = f64::from(input_price == 0.0);
     rows.extend_from_slice(&fields);
   }
   rows

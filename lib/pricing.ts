@@ -44,10 +44,14 @@ const BIG_MILLION = 1_000_000n
 /** `floor(tokens * perMillion / 1e6)`, exact: in doubles while the product is, else in BigInt. */
 function component(tokens: number, perMillion: number): number {
   const product = tokens * perMillion
-  if (product > Number.MAX_SAFE_INTEGER) return Number((BigInt(tokens) * BigInt(perMillion)) / BIG_MILLION)
+  if (product > Number.MAX_SAFE_INTEGER) return bigComponent(tokens, perMillion)
   // Exact: below 2^53 the quotient is below 2^34, where doubles are 2^-19 apart, closer than half
   // the 1e-6 that separates a non-integer quotient from the next integer, so it never rounds up.
   return Math.floor(product / MILLION)
+}
+
+function bigComponent(tokens: number, perMillion: number): number {
+  return Number((BigInt(tokens) * BigInt(perMillion)) / BIG_MILLION)
 }
 
 /**

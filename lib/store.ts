@@ -10,7 +10,7 @@ import { type ComputedStats, type ModelStats, modelStatsAt, readStats } from './
 import { exhausted, StagingWriter } from './staging.js'
 import { StoreNames } from './symbols.js'
 import { type CallOutcome, checkUsage, type LlmUsage, type RecordOptions } from './usage.js'
-import { checkCount, checkIdentifier, checkIntegerInRange, checkOptionalMessage, describe } from './validate.js'
+import { checkCount, checkIdentifier, checkIntegerInRange, checkOptionalMessage, describe, isCount } from './validate.js'
 
 export interface BudgetStatus {
   limitMicros: number
@@ -50,8 +50,9 @@ function checkThresholds(thresholds: unknown): number[] {
 export const DEFAULT_CAPACITY = 10_000
 export const MAX_CAPACITY = 10_000_000
 
-// Set only while a factory wraps a native store it already has.
-let adopted: NativeStore | undefined
+// Set only while a factory wraps a native store it already has, and whether other threads can
+// reach it.
+let adopted: { store: NativeStore; shared: boolean } | undefined
 
 // This thread's wrapper of each shared store, so that one thread writes one staging area per
 // shared store however often it asks for the store.
@@ -126,14 +127,15 @@ export class EventStore {
 
   constructor(capacity?: number | null, options?: StoreOptions | null) {
     this.#native =
-      adopted ?? new native.NativeStore(checkCapacity('capacity', capacity ?? DEFAULT_CAPACITY), checkMaxKeys(options) ?? DEFAULT_MAX_KEYS)
+      adopted?.store ??
+      new native.NativeStore(checkCapacity('capacity', capacity ?? DEFAULT_CAPACITY), checkMaxKeys(options) ?? DEFAULT_MAX_KEYS)
     this.names = new StoreNames(this.#native)
-    this.#staging = new StagingWriter(this.#native)
+    this.#staging = new StagingWriter(this.#native, adopted?.shared ?? false)
     this.#pointReadHandle = this.#native.pointReadHandle()
   }
 
-  static #fromNative(store: NativeStore): EventStore {
-    adopted = store
+  static #fromNative(store: NativeStore, shared: boolean): EventStore {
+    adopted = { store, shared }
     try {
       return new EventStore()
     } finally {
@@ -150,7 +152,7 @@ export class EventStore {
     checkCapacity('capacity', capacity)
     checkCapacity('channelSize', channelSize)
     const maxKeys = checkMaxKeys(options) ?? DEFAULT_MAX_KEYS
-    const store = EventStore.#fromNative(native.NativeStore.withStreaming(capacity, maxKeys, channelSize))
+    const store = EventStore.#fromNative(native.NativeStore.withStreaming(capacity, maxKeys, channelSize), false)
     store.#streaming = true
     return [store, new EventReceiver(store.#native.takeReceiver()!, store)]
   }
@@ -174,7 +176,7 @@ export class EventStore {
     // The cached wrapper is stale if another thread removed the name and registered a new store.
     const cached = sharedStores.get(name)?.deref()
     if (cached && cached.#native.sameStore(found)) return cached
-    const store = EventStore.#fromNative(found)
+    const store = EventStore.#fromNative(found, true)
     sharedStores.set(name, new WeakRef(store))
     return store
   }
@@ -213,7 +215,24 @@ export class EventStore {
     agentId?: string | null,
     providerId?: string | null,
   ): void {
-    this.#recordUsage(checkPricing(pricing), model, -1, inputTokens, outputTokens, 0, 0, 0, 0, agentId, providerId, -1, -1, POSITIONAL_NAMES)
+    const prices = checkPricing(pricing)
+    // The common call (names this thread cached, counts, room to spare) on a path that V8
+    // compiles whole, its constants folded: a call to the general path costs a sixth of the call.
+    // Anything else takes the general path, which checks, refuses and makes room.
+    const known = this.#cachedModel(prices, model)
+    const agent = this.names.agents.cachedOptional(agentId)
+    const provider = this.names.providerIds.cachedOptional(providerId)
+    if (known !== undefined && agent !== undefined && provider !== undefined && isCount(inputTokens) && isCount(outputTokens)) {
+      const { priced } = known
+      const cost = plainCostOf(priced.tiers, inputTokens, outputTokens)
+      // Room is never above 2^53 - 1, so a cost past it does not fit.
+      if (this.#staging.fits(inputTokens, outputTokens, cost)) {
+        this.#staging.write(known.id, priced.resolved !== undefined, priced.inferredProvider, agent, provider, inputTokens, outputTokens, 0, 0, 0, 0, cost, -1, -1)
+        if (this.#streaming) wakeWaitingReceiver(this)
+        return
+      }
+    }
+    this.#recordUsage(prices, model, -1, inputTokens, outputTokens, 0, 0, 0, 0, agentId, providerId, -1, -1, POSITIONAL_NAMES)
   }
 
   /** Records a completed request under an explicit provider. */
@@ -277,10 +296,10 @@ export class EventStore {
     checkCount(names[0], input)
     checkCount(names[1], output)
     const symbols = this.names
-    let known = typeof model === 'string' ? this.#models[model] : undefined
+    let known = this.#cachedModel(prices, model)
     let agent = symbols.agents.cachedOptional(agentId)
     let provider = symbols.providerIds.cachedOptional(providerId)
-    if (known === undefined || known.prices !== prices || known.version !== prices.version || agent === undefined || provider === undefined) {
+    if (known === undefined || agent === undefined || provider === undefined) {
       // Out of line, so the common call stays small enough for V8 to inline.
       known = this.#resolve(prices, model, agentId, providerId, names)
       agent = symbols.agents.cachedOptional(agentId)
@@ -293,8 +312,16 @@ export class EventStore {
     const { priced } = known
     const cost = costOfCall(priced, input, output, cacheRead, cacheWrite, cacheWrite1h, reasoning, names)
     const providerIndexUsed = providerIndexOrInferred < 0 ? priced.inferredProvider : providerIndexOrInferred
-    this.#staging.stage(known.id, priced.resolved !== undefined, providerIndexUsed, agent, provider, input, output, cacheRead, cacheWrite, cacheWrite1h, reasoning, cost, durationMs, timeToFirstTokenMs, names)
+    const staging = this.#staging
+    if (!staging.fits(input, output, cost)) staging.makeRoom(input, output, cost, names)
+    staging.write(known.id, priced.resolved !== undefined, providerIndexUsed, agent, provider, input, output, cacheRead, cacheWrite, cacheWrite1h, reasoning, cost, durationMs, timeToFirstTokenMs)
     if (this.#streaming) wakeWaitingReceiver(this)
+  }
+
+  /** The model as this thread cached it, with its prices in `prices` as they are now; else undefined. */
+  #cachedModel(prices: PricingManager, model: unknown): StoreModel | undefined {
+    const known = typeof model === 'string' ? this.#models[model] : undefined
+    return known !== undefined && known.prices === prices && known.version === prices.version ? known : undefined
   }
 
   /**
@@ -303,8 +330,7 @@ export class EventStore {
    */
   #resolve(prices: PricingManager, model: unknown, agentId: unknown, providerId: unknown, names: readonly [string, string, string]): StoreModel {
     const symbols = this.names
-    const known = typeof model === 'string' ? this.#models[model] : undefined
-    const current = known !== undefined && known.prices === prices && known.version === prices.version ? known : undefined
+    const current = this.#cachedModel(prices, model)
     const agentMissing = symbols.agents.cachedOptional(agentId) === undefined
     const providerMissing = symbols.providerIds.cachedOptional(providerId) === undefined
     // Every name is checked before any is interned: a refused call leaves nothing behind.

@@ -12,11 +12,21 @@ export function describe(value: unknown): string {
   return typeof value === 'object' ? 'an object' : typeof value
 }
 
-/** A non-negative integer that a JavaScript number holds exactly. */
+/** Whether `value` is a non-negative integer that a JavaScript number holds exactly. */
+export function isCount(value: unknown): value is number {
+  return Number.isSafeInteger(value) && (value as number) >= 0
+}
+
+/** `value` if it is a count (`isCount`), else the TypeError or RangeError naming it. */
 export function checkCount(name: string, value: unknown): number {
-  if (Number.isSafeInteger(value) && (value as number) >= 0) return value as number
-  if (typeof value !== 'number') throw new TypeError(`${name} must be a number, got ${describe(value)}`)
-  throw new RangeError(`${name} must be a non-negative safe integer, got ${describe(value)}`)
+  if (isCount(value)) return value
+  throw countRefused(name, value)
+}
+
+/** Why `value` is not a count; apart from `checkCount`, so that its callers stay small enough to inline. */
+function countRefused(name: string, value: unknown): TypeError | RangeError {
+  if (typeof value !== 'number') return new TypeError(`${name} must be a number, got ${describe(value)}`)
+  return new RangeError(`${name} must be a non-negative safe integer, got ${describe(value)}`)
 }
 
 export function checkIntegerInRange(name: string, value: unknown, min: number, max: number): number {

@@ -1126,7 +1126,7 @@ pub struct StagingLayout {
   pub timestamp_ms: u32,
   pub duration_ms: u32,
   pub time_to_first_token_ms: u32,
-  pub priced: u32,
+  pub unpriced: u32,
 }
 
 /// `layout::event_row`, for the facade.
@@ -1284,7 +1284,7 @@ pub fn layout() -> Layout {
       timestamp_ms: index(staging::row::TIMESTAMP_MS),
       duration_ms: index(staging::row::DURATION_MS),
       time_to_first_token_ms: index(staging::row::TIME_TO_FIRST_TOKEN_MS),
-      priced: index(staging::row::PRICED),
+      unpriced: index(staging::row::UNPRICED),
     },
     event_row: EventRowLayout {
       kind: index(event_row::KIND),

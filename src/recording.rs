@@ -67,26 +67,55 @@ impl HandedOutIds {
   }
 }
 
-/// The request of one staged row, or `None` if it names a symbol its store never handed out or a
-/// provider that does not exist.
+/// Who and what a staged row names, or `None` if it names a symbol its store never handed out or
+/// a provider that does not exist.
+#[derive(Clone, Copy)]
+struct StagedKeys {
+  model: Symbol,
+  provider: Provider,
+  agent: Option<Symbol>,
+  provider_id: Option<Symbol>,
+}
+
 #[inline(always)]
-fn staged_request(ids: HandedOutIds, fields: &[f64]) -> Option<CompletedRequest> {
-  // `as` saturates and truncates: the facade writes ids it got from `intern` and counts it checked.
-  let optional = |handed_out: HandedOut, value: f64| {
-    if value == 0.0 {
-      Some(None)
-    } else {
-      handed_out.symbol(value as u32).map(Some)
-    }
-  };
-  let count = |field: usize| fields[field] as u64;
+fn staged_keys(ids: HandedOutIds, fields: &[f64]) -> Option<StagedKeys> {
+  // `as` saturates and truncates: the facade writes ids it got from `intern`.
+  let id = |field: usize| fields[field] as u32;
+  Some(StagedKeys {
+    model: ids.models.symbol(id(row::MODEL))?,
+    provider: *Provider::ALL.get(fields[row::PROVIDER] as usize)?,
+    agent: ids.agents.optional_symbol(id(row::AGENT))?,
+    provider_id: ids.provider_ids.optional_symbol(id(row::PROVIDER_ID))?,
+  })
+}
+
+/// The fields of a row that a tally sums.
+#[inline(always)]
+fn summed(fields: &[f64]) -> &[f64; row::SUMMED] {
+  fields[row::SUMMED_AT..row::SUMMED_AT + row::SUMMED]
+    .try_into()
+    .expect("a whole row")
+}
+
+/// The timing of a staged row; `None` for each duration it has not (-1).
+fn staged_timing(fields: &[f64]) -> Timing {
   let duration =
     |field: usize| (fields[field] >= 0.0).then(|| (fields[field] * 1000.0).round() as u64);
-  Some(CompletedRequest {
-    model: ids.models.symbol(fields[row::MODEL] as u32)?,
-    provider: *Provider::ALL.get(fields[row::PROVIDER] as usize)?,
-    agent: optional(ids.agents, fields[row::AGENT])?,
-    provider_id: optional(ids.provider_ids, fields[row::PROVIDER_ID])?,
+  Timing {
+    duration_us: duration(row::DURATION_MS),
+    time_to_first_token_us: duration(row::TIME_TO_FIRST_TOKEN_MS),
+  }
+}
+
+/// The request of a staged row whose keys were checked.
+fn staged_request(keys: StagedKeys, fields: &[f64]) -> CompletedRequest {
+  // `as` truncates: the facade writes counts it checked.
+  let count = |field: usize| fields[field] as u64;
+  CompletedRequest {
+    model: keys.model,
+    provider: keys.provider,
+    agent: keys.agent,
+    provider_id: keys.provider_id,
     usage: Usage {
       input_tokens: count(row::INPUT_TOKENS),
       output_tokens: count(row::OUTPUT_TOKENS),
@@ -96,12 +125,9 @@ fn staged_request(ids: HandedOutIds, fields: &[f64]) -> Option<CompletedRequest>
       reasoning_tokens: count(row::REASONING_TOKENS),
     },
     cost_micros: count(row::COST_MICROS),
-    timing: Timing {
-      duration_us: duration(row::DURATION_MS),
-      time_to_first_token_us: duration(row::TIME_TO_FIRST_TOKEN_MS),
-    },
-    priced: fields[row::PRICED] != 0.0,
-  })
+    timing: staged_timing(fields),
+    priced: fields[row::UNPRICED] == 0.0,
+  }
 }
 
 /// The symbol of `name` in `table`, or `(other)` with the name kept in `overflow` when the table
@@ -208,23 +234,19 @@ impl EventStore {
     let handed_out = HandedOutIds::of(self.names());
     with_tally(|tally, timed| {
       for fields in rows {
-        let Some(request) = staged_request(handed_out, fields) else {
+        let Some(keys) = staged_keys(handed_out, fields) else {
           continue;
         };
-        tally.add(
-          request.model,
-          request.provider,
-          request.agent,
-          &request.figures(),
-        );
-        if request.timing != Timing::default() {
-          timed.push((request.model, request.provider, request.timing));
+        tally.add(keys.model, keys.provider, keys.agent, summed(fields));
+        if fields[row::DURATION_MS] >= 0.0 || fields[row::TIME_TO_FIRST_TOKEN_MS] >= 0.0 {
+          timed.push((keys.model, keys.provider, staged_timing(fields)));
         }
         if batch.len() < reserved {
           let stamped = fields[row::TIMESTAMP_MS];
           let timestamp_ms = if stamped > 0.0 { stamped as u64 } else { now };
           batch.push(StoredEvent::new(
-            request.into_event_with(EventId::new_v4_from(&mut ids), timestamp_ms),
+            staged_request(keys, fields)
+              .into_event_with(EventId::new_v4_from(&mut ids), timestamp_ms),
           ));
         }
       }
@@ -281,7 +303,6 @@ mod tests {
     fields[row::TIMESTAMP_MS] = timestamp_ms as f64;
     fields[row::DURATION_MS] = 12.5;
     fields[row::TIME_TO_FIRST_TOKEN_MS] = -1.0;
-    fields[row::PRICED] = 1.0;
     fields
   }
 
@@ -390,6 +411,77 @@ mod tests {
   }
 
   #[test]
+  fn a_model_staged_under_several_providers_is_counted_under_each_and_keeps_its_first() {
+    let store = EventStore::new(1);
+    let model = store.names().models.intern("staged-model").unwrap();
+    let providers = [
+      Provider::Anthropic,
+      Provider::OpenAI,
+      Provider::OpenAI,
+      Provider::Anthropic,
+      Provider::Unknown,
+    ];
+    let rows: Vec<f64> = providers
+      .iter()
+      .flat_map(|&provider| row(model, provider, None, 10, 3, 1))
+      .collect();
+    store.record_staged(&rows);
+    let stats = store.stats();
+    let requests = |provider| {
+      stats
+        .provider(provider)
+        .map(|figures| figures.request_count)
+    };
+    assert_eq!(
+      [Provider::OpenAI, Provider::Anthropic, Provider::Unknown].map(requests),
+      [Some(2), Some(2), Some(1)]
+    );
+    assert_eq!(
+      stats
+        .model("staged-model")
+        .map(|figures| (figures.request_count, figures.cost_micros)),
+      Some((5, 15))
+    );
+    assert_eq!(stats.totals.request_count, 5);
+    assert_eq!(stats.model_details[0].provider, Provider::Anthropic);
+  }
+
+  #[test]
+  fn a_batch_sums_figures_up_to_the_largest_exact_total_exactly() {
+    let store = EventStore::new(1);
+    let model = store.names().models.intern("staged-model").unwrap();
+    let agent = store.names().agents.intern("staged-agent").unwrap();
+    // Odd figures near 2^53, where a sum past 2^53 - 1 would round: every partial sum is exact.
+    let largest = (1u64 << 53) - 1;
+    let figures = [largest - 6, 1, 2, 3];
+    let rows: Vec<f64> = figures
+      .iter()
+      .flat_map(|&figure| {
+        let mut fields = row(model, Provider::OpenAI, Some(agent), figure, figure, 1);
+        fields[row::OUTPUT_TOKENS] = figure as f64;
+        fields[row::CACHE_READ_TOKENS] = figure as f64;
+        fields[row::REASONING_TOKENS] = figure as f64;
+        fields
+      })
+      .collect();
+    store.record_staged(&rows);
+    let stats = store.stats();
+    let summed = ModelStats {
+      request_count: 4,
+      input_tokens: largest,
+      output_tokens: largest,
+      cost_micros: largest,
+      cache_read_tokens: largest,
+      reasoning_tokens: largest,
+      ..ModelStats::ZERO
+    };
+    assert_eq!(stats.totals, summed);
+    assert_eq!(stats.model("staged-model"), Some(summed));
+    assert_eq!(stats.agent("staged-agent"), Some(summed));
+    assert_eq!(stats.provider(Provider::OpenAI), Some(summed));
+  }
+
+  #[test]
   fn unpriced_requests_are_counted_per_model() {
     let store = EventStore::new(4);
     let mut unpriced = row(
@@ -400,7 +492,7 @@ mod tests {
       0,
       1,
     );
-    unpriced[row::PRICED] = 0.0;
+    unpriced[row::UNPRICED] = 1.0;
     store.record_staged(&[unpriced, unpriced].concat());
     let stats = store.stats();
     assert_eq!(stats.totals.unpriced_requests, 2);

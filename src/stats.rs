@@ -13,6 +13,7 @@ use rustc_hash::FxHasher;
 
 use crate::event::{Event, Payload, Timing};
 use crate::histogram::{AtomicHistogram, HistogramSnapshot};
+use crate::layout::staging::row;
 use crate::provider::Provider;
 use crate::symbol::{Names, Symbol, SymbolTable};
 use crate::usage::{Usage, MAX_SAFE_INTEGER};
@@ -419,9 +420,12 @@ impl LiveStats {
   /// Adds what a tally summed, and empties it for the next batch. `spent` is told each agent of
   /// the batch with its cost so far, for its budget.
   pub fn add_tally(&self, tally: &mut Tally, mut spent: impl FnMut(Symbol, u64)) {
-    if tally.totals.request_count > 0 {
-      self.totals.add(&tally.totals);
-      for (provider, figures) in Provider::ALL.iter().zip(&tally.by_provider) {
+    let by_provider = tally.by_provider();
+    let mut totals = ModelStats::ZERO;
+    by_provider.iter().for_each(|figures| totals.add(figures));
+    if totals.request_count > 0 {
+      self.totals.add(&totals);
+      for (provider, figures) in Provider::ALL.iter().zip(&by_provider) {
         // Completed requests only: a provider with figures has a request count.
         if figures.request_count > 0 {
           self.provider_slot(*provider).figures.add(figures);
@@ -561,72 +565,139 @@ impl LiveStats {
   }
 }
 
+/// The figures of staged requests as a batch sums them: the `SUMMED` fields of their rows
+/// (`layout::staging::row`), in the row's order, and how many requests they are. Sums of `f64`s
+/// are exact here: each field is a non-negative integer, and the store's headroom keeps every
+/// total, and so every sum within a batch, at most 2^53 - 1 (cache and reasoning tokens are
+/// parts of the input and output tokens).
+#[derive(Clone, Copy)]
+struct StagedSums {
+  fields: [f64; row::SUMMED],
+  requests: u64,
+}
+
+impl StagedSums {
+  const ZERO: StagedSums = StagedSums {
+    fields: [0.0; row::SUMMED],
+    requests: 0,
+  };
+
+  #[inline(always)]
+  fn add(&mut self, fields: &[f64; row::SUMMED]) {
+    for (sum, field) in self.fields.iter_mut().zip(fields) {
+      *sum += field;
+    }
+    self.requests += 1;
+  }
+
+  fn merge(&mut self, other: &StagedSums) {
+    for (sum, field) in self.fields.iter_mut().zip(&other.fields) {
+      *sum += field;
+    }
+    self.requests += other.requests;
+  }
+
+  fn figures(&self) -> ModelStats {
+    let field = |offset: usize| self.fields[offset - row::SUMMED_AT] as u64;
+    ModelStats {
+      request_count: self.requests,
+      input_tokens: field(row::INPUT_TOKENS),
+      output_tokens: field(row::OUTPUT_TOKENS),
+      cost_micros: field(row::COST_MICROS),
+      cache_read_tokens: field(row::CACHE_READ_TOKENS),
+      cache_write_tokens: field(row::CACHE_WRITE_TOKENS),
+      cache_write_1h_tokens: field(row::CACHE_WRITE_1H_TOKENS),
+      reasoning_tokens: field(row::REASONING_TOKENS),
+      unpriced_requests: field(row::UNPRICED),
+      ..ModelStats::ZERO
+    }
+  }
+}
+
 /// Slots of a tally table. Symbol ids are small and dense, so the keys of one batch rarely share
 /// a slot; a key that finds its slot taken evicts the occupant to a list.
 const TALLY_SLOTS: usize = 256;
 // `KeyTable::used` indexes the slots with a `u8`.
 const _: () = assert!(TALLY_SLOTS <= u8::MAX as usize + 1);
+/// The slot past the others where requests without a key (no agent) are summed and forgotten:
+/// adding to it costs less than the branch it saves, taken at random in a mix of requests.
+const NO_KEY: usize = TALLY_SLOTS;
 
-struct KeyTable {
-  keys: [Option<Symbol>; TALLY_SLOTS],
-  // The provider of a model's first request in the batch; unused for agents.
-  providers: [Provider; TALLY_SLOTS],
-  figures: [ModelStats; TALLY_SLOTS],
+/// Sums per key, and with `BY_PROVIDER` per key and provider: a key's requests of another provider
+/// than those in its slot evict them, so a key's entries are summed, and evicted, in the order of
+/// their first requests.
+struct KeyTable<const BY_PROVIDER: bool> {
+  // `NO_KEY`'s key stays `None`.
+  keys: [Option<Symbol>; TALLY_SLOTS + 1],
+  providers: [Provider; TALLY_SLOTS + 1],
+  sums: [StagedSums; TALLY_SLOTS + 1],
   // The occupied slots, so emptying the table costs what was put in, not its size.
   used: [u8; TALLY_SLOTS],
   used_len: usize,
-  evicted: Vec<(Symbol, Provider, ModelStats)>,
+  evicted: Vec<(Symbol, Provider, StagedSums)>,
 }
 
-impl KeyTable {
+impl<const BY_PROVIDER: bool> KeyTable<BY_PROVIDER> {
   fn new() -> Self {
     KeyTable {
-      keys: [None; TALLY_SLOTS],
-      providers: [Provider::Unknown; TALLY_SLOTS],
-      figures: [ModelStats::ZERO; TALLY_SLOTS],
+      keys: [None; TALLY_SLOTS + 1],
+      providers: [Provider::Unknown; TALLY_SLOTS + 1],
+      sums: [StagedSums::ZERO; TALLY_SLOTS + 1],
       used: [0; TALLY_SLOTS],
       used_len: 0,
       evicted: Vec::new(),
     }
   }
 
-  #[inline]
-  fn add(&mut self, key: Symbol, provider: Provider, figures: &ModelStats) {
-    let slot = key.id() as usize % TALLY_SLOTS;
+  /// The slot of `key` (and `provider`), taken if another entry held it.
+  #[inline(always)]
+  fn slot(&mut self, key: Option<Symbol>, provider: Provider) -> usize {
+    let slot = key.map_or(NO_KEY, |key| key.id() as usize % TALLY_SLOTS);
+    // Compared as ids (0: none): comparing the options branches on whether the slot is empty,
+    // at random for agents.
+    let id = |key: Option<Symbol>| key.map_or(0, Symbol::id);
+    if id(self.keys[slot]) != id(key) || (BY_PROVIDER && self.providers[slot] != provider) {
+      self.take(slot, key, provider);
+    }
+    slot
+  }
+
+  /// Gives `slot` to `key` and `provider`, evicting the entry that held it.
+  #[cold]
+  fn take(&mut self, slot: usize, key: Option<Symbol>, provider: Provider) {
     match self.keys[slot] {
-      Some(held) if held == key => self.figures[slot].add(figures),
-      Some(held) => {
-        self
-          .evicted
-          .push((held, self.providers[slot], self.figures[slot]));
-        self.keys[slot] = Some(key);
-        self.providers[slot] = provider;
-        self.figures[slot] = *figures;
-      }
+      Some(held) => self
+        .evicted
+        .push((held, self.providers[slot], self.sums[slot])),
       None => {
         self.used[self.used_len] = slot as u8;
         self.used_len += 1;
-        self.keys[slot] = Some(key);
-        self.providers[slot] = provider;
-        self.figures[slot] = *figures;
+      }
+    }
+    self.keys[slot] = key;
+    self.providers[slot] = provider;
+    self.sums[slot] = StagedSums::ZERO;
+  }
+
+  /// Visits every entry, a key's in the order of their first requests.
+  fn for_each(&self, mut visit: impl FnMut(Symbol, Provider, &StagedSums)) {
+    for &(key, provider, ref sums) in &self.evicted {
+      visit(key, provider, sums);
+    }
+    for &slot in &self.used[..self.used_len] {
+      if let Some(key) = self.keys[slot as usize] {
+        visit(
+          key,
+          self.providers[slot as usize],
+          &self.sums[slot as usize],
+        );
       }
     }
   }
 
-  /// Hands every key's figures to `apply` (a key may come more than once) and empties the table.
+  /// Hands every entry's figures to `apply` (a key may come more than once) and empties the table.
   fn drain(&mut self, mut apply: impl FnMut(Symbol, Provider, &ModelStats)) {
-    for &(key, provider, ref figures) in &self.evicted {
-      apply(key, provider, figures);
-    }
-    for &slot in &self.used[..self.used_len] {
-      if let Some(key) = self.keys[slot as usize] {
-        apply(
-          key,
-          self.providers[slot as usize],
-          &self.figures[slot as usize],
-        );
-      }
-    }
+    self.for_each(|key, provider, sums| apply(key, provider, &sums.figures()));
     self.clear();
   }
 
@@ -636,24 +707,24 @@ impl KeyTable {
     }
     self.used_len = 0;
     self.evicted.clear();
+    self.sums[NO_KEY] = StagedSums::ZERO;
   }
 }
 
-/// Figures of many completed requests summed locally, so that a batch costs the shared aggregates
+/// Figures of many staged requests summed locally, so that a batch costs the shared aggregates
 /// one update per key instead of one per request. Reusable: `LiveStats::add_tally` and `clear`
 /// empty it without giving back its memory.
 pub struct Tally {
-  totals: ModelStats,
-  by_provider: [ModelStats; 3],
-  by_model: KeyTable,
-  by_agent: KeyTable,
+  // Per model and provider: the providers' sums, and the totals, are worked out from these once
+  // per batch, which costs less than adding each request to its provider's sums as well.
+  by_model: KeyTable<true>,
+  // Per agent, whatever the provider (each entry keeps its first).
+  by_agent: KeyTable<false>,
 }
 
 impl Default for Tally {
   fn default() -> Self {
     Tally {
-      totals: ModelStats::ZERO,
-      by_provider: [ModelStats::ZERO; 3],
       by_model: KeyTable::new(),
       by_agent: KeyTable::new(),
     }
@@ -661,27 +732,34 @@ impl Default for Tally {
 }
 
 impl Tally {
-  /// Adds completed requests of one model, provider and agent.
-  #[inline]
+  /// Adds a staged request of one model, provider and agent: its row's `SUMMED` fields.
+  #[inline(always)]
   pub fn add(
     &mut self,
     model: Symbol,
     provider: Provider,
     agent: Option<Symbol>,
-    figures: &ModelStats,
+    fields: &[f64; row::SUMMED],
   ) {
-    self.totals.add(figures);
-    self.by_provider[provider.index()].add(figures);
-    self.by_model.add(model, provider, figures);
-    if let Some(agent) = agent {
-      self.by_agent.add(agent, provider, figures);
-    }
+    // Both slots first: a row's fields are then read after any call that takes a slot, instead of
+    // being kept across it.
+    let model_slot = self.by_model.slot(Some(model), provider);
+    let agent_slot = self.by_agent.slot(agent, provider);
+    self.by_model.sums[model_slot].add(fields);
+    self.by_agent.sums[agent_slot].add(fields);
+  }
+
+  /// The figures of each provider, by `Provider::index`.
+  fn by_provider(&self) -> [ModelStats; 3] {
+    let mut sums = [StagedSums::ZERO; 3];
+    self
+      .by_model
+      .for_each(|_, provider, entry| sums[provider.index()].merge(entry));
+    sums.map(|sums| sums.figures())
   }
 
   /// Forgets everything added.
   pub fn clear(&mut self) {
-    self.totals = ModelStats::ZERO;
-    self.by_provider = [ModelStats::ZERO; 3];
     self.by_model.clear();
     self.by_agent.clear();
   }

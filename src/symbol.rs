@@ -53,6 +53,13 @@ impl HandedOut {
       None
     }
   }
+
+  /// The symbol of an optional id (0: absent, `Some(None)`), if the table had handed it out:
+  /// without a branch on the id being 0, which a mix of requests takes at random.
+  #[inline]
+  pub fn optional_symbol(self, id: u32) -> Option<Option<Symbol>> {
+    (id <= self.0).then_some(NonZeroU32::new(id).map(Symbol))
+  }
 }
 
 impl SymbolTable {
