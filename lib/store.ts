@@ -219,17 +219,21 @@ export class EventStore {
     // The common call (names this thread cached, counts, room to spare) on a path that V8
     // compiles whole, its constants folded: a call to the general path costs a sixth of the call.
     // Anything else takes the general path, which checks, refuses and makes room.
-    const known = this.#cachedModel(prices, model)
-    const agent = this.names.agents.cachedOptional(agentId)
-    const provider = this.names.providerIds.cachedOptional(providerId)
-    if (known !== undefined && agent !== undefined && provider !== undefined && isCount(inputTokens) && isCount(outputTokens)) {
-      const { priced } = known
-      const cost = plainCostOf(priced.tiers, inputTokens, outputTokens)
-      // Room is never above 2^53 - 1, so a cost past it does not fit.
-      if (this.#staging.fits(inputTokens, outputTokens, cost)) {
-        this.#staging.write(known.id, priced.resolved !== undefined, priced.inferredProvider, agent, provider, inputTokens, outputTokens, 0, 0, 0, 0, cost, -1, -1)
-        if (this.#streaming) wakeWaitingReceiver(this)
-        return
+    // The counts first: a refused call looks no name up, which would have V8 internalize each
+    // fresh string a hostile client sends.
+    if (isCount(inputTokens) && isCount(outputTokens)) {
+      const known = this.#cachedModel(prices, model)
+      const agent = this.names.agents.cachedOptional(agentId)
+      const provider = this.names.providerIds.cachedOptional(providerId)
+      if (known !== undefined && agent !== undefined && provider !== undefined) {
+        const { priced } = known
+        const cost = plainCostOf(priced.tiers, inputTokens, outputTokens)
+        // Room is never above 2^53 - 1, so a cost past it does not fit.
+        if (this.#staging.fits(inputTokens, outputTokens, cost)) {
+          this.#staging.write(known.id, priced.resolved !== undefined, priced.inferredProvider, agent, provider, inputTokens, outputTokens, 0, 0, 0, 0, cost, -1, -1)
+          if (this.#streaming) wakeWaitingReceiver(this)
+          return
+        }
       }
     }
     this.#recordUsage(prices, model, -1, inputTokens, outputTokens, 0, 0, 0, 0, agentId, providerId, -1, -1, POSITIONAL_NAMES)
