@@ -27,6 +27,16 @@ function fill(store, pricing, args, count) {
 
 // Compares the figures both stores hold after the same calls, so a fast but wrong native result
 // cannot pass unnoticed.
+/**
+ * A timed suite's result: its rows (with a stand-in for ours when it is not built) and the target
+ * `targetOf` makes of our row, which is null then.
+ */
+function timedResult(suite, rows, targetOf, notes = []) {
+  const ours = rows.find((r) => r.name === OURS) ?? null
+  if (!ours) rows.push(missingRow(OURS))
+  return { id: suite.id, title: suite.title, unit: 'ns', rows, targets: [targetOf(ours)], notes }
+}
+
 function agreement(native, prices) {
   const ours = new native.EventStore(CAPACITY)
   const pure = new BaselineEventStore(CAPACITY)
@@ -104,17 +114,7 @@ export const recordSuite = {
         },
       })
     }
-    const rows = measure(contenders, options, PURE_JS)
-    const ours = rows.find((r) => r.name === OURS)
-    if (!ours) rows.push(missingRow(OURS))
-    return {
-      id: this.id,
-      title: this.title,
-      unit: 'ns',
-      rows,
-      targets: [target('recordLlmCompleted, ours / pure JS', ours ? ours.ratio : null, 0.5, 'x')],
-      notes: native ? [agreement(native, prices)] : [],
-    }
+    return timedResult(this, measure(contenders, options, PURE_JS), (ours) => target('recordLlmCompleted, ours / pure JS', ours && ours.ratio, 0.5, 'x'), native ? [agreement(native, prices)] : [])
   },
 }
 
@@ -155,17 +155,7 @@ export const dropSuite = {
         },
       })
     }
-    const rows = measure(contenders, options, PURE_JS)
-    const ours = rows.find((r) => r.name === OURS)
-    if (!ours) rows.push(missingRow(OURS))
-    return {
-      id: this.id,
-      title: this.title,
-      unit: 'ns',
-      rows,
-      targets: [target('drop path, ours', ours ? ours.median : null, 60, 'ns')],
-      notes: [],
-    }
+    return timedResult(this, measure(contenders, options, PURE_JS), (ours) => target('drop path, ours', ours && ours.median, 60, 'ns'))
   },
 }
 
@@ -196,17 +186,7 @@ export const statsSuite = {
         },
       })
     }
-    const rows = measure(contenders, options, PURE_JS)
-    const ours = rows.find((r) => r.name === OURS)
-    if (!ours) rows.push(missingRow(OURS))
-    return {
-      id: this.id,
-      title: this.title,
-      unit: 'ns',
-      rows,
-      targets: [target('stats(), ours / pure JS', ours ? ours.ratio : null, 1.0, 'x')],
-      notes: [],
-    }
+    return timedResult(this, measure(contenders, options, PURE_JS), (ours) => target('stats(), ours / pure JS', ours && ours.ratio, 1.0, 'x'))
   },
 }
 

@@ -219,8 +219,8 @@ export class EventStore {
     // The common call (names this thread cached, counts, room to spare) on a path that V8
     // compiles whole, its constants folded: a call to the general path costs a sixth of the call.
     // Anything else takes the general path, which checks, refuses and makes room.
-    // The counts first: a refused call looks no name up, which would have V8 internalize each
-    // fresh string a hostile client sends.
+    // The counts first, as the general path checks them: a call they refuse looks no name up,
+    // which would have V8 internalize each fresh string a hostile client sends.
     if (isCount(inputTokens) && isCount(outputTokens)) {
       const known = this.#cachedModel(prices, model)
       const agent = this.names.agents.cachedOptional(agentId)
