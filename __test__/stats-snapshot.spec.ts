@@ -1,10 +1,23 @@
 // How stats() reads the figures the core writes (src/layout.rs `stats`, lib/stats.ts): histograms
 // only for keys with observations, figures past 2^31 (which travel as f64s), key rows of every
 // kind side by side, and stores too large for the reused buffer.
+import { execFileSync } from 'node:child_process'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { EventStore, ModelStats, PricingManager } from '../lib/index'
+import { type ComputedStats, EventStore, ModelStats, PricingManager } from '../lib/index'
 
 const pricing = new PricingManager()
+
+// Names a generated record builder must write as the very same keys (lib/record-shape.ts).
+const AWKWARD_NAMES = ['__proto__', 'constructor', '0', '17', 'say "hi"', 'back\\slash', 'new\nline', '\u2028', 'replaced-\uFFFD', '${x}', '`tick`', 'é', '🙂']
+
+/** Every record of a snapshot as [key, figures] pairs in its own order, with its prototype. */
+function records(stats: ComputedStats): unknown[] {
+  return [stats.byModel, stats.byProvider, stats.byAgent].map((record) => [
+    Object.getPrototypeOf(record),
+    Object.entries(record).map(([key, figures]) => [key, figures instanceof ModelStats, { ...figures }]),
+  ])
+}
 
 describe('stats() snapshot', () => {
   it('shows latency on the keys that observed it, and none on their neighbours', () => {
@@ -122,5 +135,50 @@ describe('stats() snapshot', () => {
     expect(Object.keys(stats.byAgent).sort()).toEqual([...names].sort())
     expect(stats.byModel.__proto__).toBeInstanceOf(ModelStats)
     expect(stats.byAgent['1e3'].requestCount).toBe(1)
+  })
+
+  it('gives the same records at every read, as their key sets change and grow past the shaped size', () => {
+    const store = new EventStore(100)
+    AWKWARD_NAMES.forEach((name, index) => store.recordLlmCompleted(pricing, name, index + 1, 1, name))
+    const first = store.stats()
+    expect(Object.keys(first.byModel).sort()).toEqual([...AWKWARD_NAMES].sort())
+    expect(Object.hasOwn(first.byModel, '__proto__')).toBe(true)
+    expect(first.byAgent['say "hi"'].inputTokens).toBe(AWKWARD_NAMES.indexOf('say "hi"') + 1)
+    // Later reads of the same key set are built by generated code (lib/record-shape.ts).
+    for (let read = 0; read < 3; read++) expect(records(store.stats())).toEqual(records(first))
+    expect(Object.getPrototypeOf(store.stats().byAgent)).toBeNull()
+
+    // A new key, then the same set again, then past what a generated builder takes.
+    store.recordLlmCompleted(pricing, 'gpt-4o', 10, 10, 'late')
+    const grown = store.stats()
+    expect(Object.keys(grown.byAgent)).toHaveLength(AWKWARD_NAMES.length + 1)
+    expect(records(store.stats())).toEqual(records(grown))
+    expect(store.stats().byAgent.late.inputTokens).toBe(10)
+    for (let index = 0; index < 200; index++) store.recordLlmCompleted(pricing, 'gpt-4o', 1, 1, `agent-${index}`)
+    const wide = store.stats()
+    expect(Object.keys(wide.byAgent)).toHaveLength(AWKWARD_NAMES.length + 201)
+    expect(records(store.stats())).toEqual(records(wide))
+    expect(wide.byAgent['agent-199'].requestCount).toBe(1)
+    expect(wide.byModel['gpt-4o'].requestCount).toBe(201)
+  })
+
+  it('builds the same records where Node refuses to generate code', () => {
+    const script = `
+      const { EventStore, PricingManager } = require(${JSON.stringify(join(__dirname, '..', 'dist', 'index.cjs'))})
+      const pricing = new PricingManager()
+      const store = new EventStore(100)
+      for (const name of ${JSON.stringify(AWKWARD_NAMES)}) store.recordLlmCompleted(pricing, name, 2, 1, name)
+      const reads = [store.stats(), store.stats(), store.stats()]
+      const keys = reads.map((stats) => [Object.keys(stats.byModel), Object.getPrototypeOf(stats.byAgent), stats.byAgent['__proto__'].inputTokens])
+      process.stdout.write(JSON.stringify(keys))
+    `
+    const output = execFileSync(process.execPath, ['--disallow-code-generation-from-strings', '-e', script], { encoding: 'utf8' })
+    const reads = JSON.parse(output)
+    expect(reads).toHaveLength(3)
+    for (const [keys, prototype, inputTokens] of reads) {
+      expect(keys).toEqual(reads[0][0])
+      expect([...keys].sort()).toEqual([...AWKWARD_NAMES].sort())
+      expect([prototype, inputTokens]).toEqual([null, 2])
+    }
   })
 })

@@ -1,6 +1,7 @@
 import type { NativeStore } from '../index.js'
 import { STATS } from './layout.js'
 import { PROVIDERS, type Provider } from './provider.js'
+import { RecordShape } from './record-shape.js'
 import type { StoreNames, SymbolCache } from './symbols.js'
 import { MICROS_PER_USD } from './units.js'
 
@@ -135,20 +136,23 @@ function nameIn(names: readonly string[], cache: SymbolCache, id: number): strin
   return id < names.length ? names[id] : cache.nameOf(id)
 }
 
+function providerName(index: number): string {
+  return PROVIDERS[index]
+}
+
 /**
- * Reads `count` model records (with `models`) or provider records into `into`, from slot `at`;
- * returns the slot after them. Maps have no prototype, so any name (even `__proto__`) is a safe
- * key.
+ * Reads `count` model records (with `models`) or provider records from slot `at` into `ids` and
+ * `rows`; returns the slot after them.
  */
 function readRecords(
   slots: Int32Array,
   figures: Float64Array,
   at: number,
   count: number,
-  into: Record<string, ModelStats>,
-  models: SymbolCache | undefined,
+  ids: number[],
+  rows: ModelStats[],
+  byModel: boolean,
 ): number {
-  const modelNames = models === undefined ? [] : models.names
   for (let index = 0; index < count; index++) {
     const recordAt = at
     at += RECORD_STRIDE
@@ -162,15 +166,20 @@ function readRecords(
       timeToFirstToken = latencyAt(figures, at >> 1)
       at += LATENCY_SLOTS
     }
-    const key = slots[recordAt + KEY]
-    if (models === undefined) {
-      into[PROVIDERS[key]] = rowAt(slots, figures, recordAt, undefined, duration, timeToFirstToken)
-    } else {
-      const provider = PROVIDERS[slots[recordAt + PROVIDER]]
-      into[nameIn(modelNames, models, key)] = rowAt(slots, figures, recordAt, provider, duration, timeToFirstToken)
-    }
+    const provider = byModel ? PROVIDERS[slots[recordAt + PROVIDER]] : undefined
+    ids[index] = slots[recordAt + KEY]
+    rows[index] = rowAt(slots, figures, recordAt, provider, duration, timeToFirstToken)
   }
   return at
+}
+
+/** A store's state for reads on this thread. */
+class StoreReads {
+  /** The buffer of reads longer than KEPT_LENGTH slots, once there was one. */
+  buffer: StatsBuffer | undefined
+  readonly byModel = new RecordShape<ModelStats>()
+  readonly byProvider = new RecordShape<ModelStats>()
+  readonly byAgent = new RecordShape<ModelStats>()
 }
 
 // The native core writes the figures into a buffer reused by every read (fresh typed arrays from
@@ -184,7 +193,7 @@ interface StatsBuffer {
 }
 const KEPT_LENGTH = 1 << 17
 let threadBuffer = statsBuffer(1024)
-const storeBuffers = new WeakMap<StoreNames, StatsBuffer>()
+const storeReads = new WeakMap<StoreNames, StoreReads>()
 
 function statsBuffer(length: number): StatsBuffer {
   const slots = new Int32Array(length)
@@ -203,15 +212,20 @@ let residentSnapshot: readonly object[] | undefined
  * length; slots too short for them are left unfinished and replaced by longer ones.
  */
 export function readStats(names: StoreNames, store: NativeStore): ComputedStats {
-  residentSnapshot ??= [new ComputedStats(new Int32Array(STATS.head), new Float64Array(0), names, store), new ModelStats(0, 0, 0, 0, 0, 0, 0, 0, 0, PROVIDERS[0]), new ModelStats()]
-  let buffer = storeBuffers.get(names) ?? threadBuffer
+  residentSnapshot ??= [new ComputedStats(new Int32Array(STATS.head), new Float64Array(0), names, new StoreReads(), store), new ModelStats(0, 0, 0, 0, 0, 0, 0, 0, 0, PROVIDERS[0]), new ModelStats()]
+  let reads = storeReads.get(names)
+  if (reads === undefined) {
+    reads = new StoreReads()
+    storeReads.set(names, reads)
+  }
+  let buffer = reads.buffer ?? threadBuffer
   for (;;) {
     const length = store.stats(buffer.slots)
-    if (length <= buffer.slots.length) return new ComputedStats(buffer.slots, buffer.figures, names, store)
+    if (length <= buffer.slots.length) return new ComputedStats(buffer.slots, buffer.figures, names, reads, store)
     // Headroom for keys that appear before the next attempt; even, for the f64s at the end.
     buffer = statsBuffer((length + (length >> 2) + 1) & ~1)
     if (buffer.slots.length <= KEPT_LENGTH) threadBuffer = buffer
-    else storeBuffers.set(names, buffer)
+    else reads.buffer = buffer
   }
 }
 
@@ -241,7 +255,7 @@ export class ComputedStats {
   failuresByCode: Record<string, number>
 
   /** @internal */
-  constructor(slots: Int32Array, figures: Float64Array, names: StoreNames, store: NativeStore) {
+  constructor(slots: Int32Array, figures: Float64Array, names: StoreNames, reads: StoreReads, store: NativeStore) {
     this.totalRequests = figureAt(slots, figures, STATS.requests)
     this.failedRequests = figureAt(slots, figures, STATS.failed)
     this.totalInputTokens = figureAt(slots, figures, STATS.inputTokens)
@@ -254,17 +268,29 @@ export class ComputedStats {
     this.unpricedRequests = figureAt(slots, figures, STATS.unpricedRequests)
     this.overflowedKeys = figureAt(slots, figures, STATS.overflowedKeys)
     const models = names.models
-    this.byModel = Object.create(null)
-    let at = readRecords(slots, figures, STATS.head, slots[STATS.modelRows], this.byModel, models)
-    this.byProvider = Object.create(null)
-    at = readRecords(slots, figures, at, slots[STATS.providerRows], this.byProvider, undefined)
-    this.byAgent = Object.create(null)
-    const byAgent = this.byAgent
+    const modelNames = models.names
+    const modelCount = slots[STATS.modelRows]
+    // Fresh arrays: storing new rows into an array that survived a collection costs a write barrier
+    // each, more than the allocation.
+    let ids = new Array<number>(modelCount)
+    let rows = new Array<ModelStats>(modelCount)
+    let at = readRecords(slots, figures, STATS.head, modelCount, ids, rows, true)
+    this.byModel = reads.byModel.record(ids, rows, modelCount, (id) => nameIn(modelNames, models, id))
+    const providerCount = slots[STATS.providerRows]
+    ids = new Array<number>(providerCount)
+    rows = new Array<ModelStats>(providerCount)
+    at = readRecords(slots, figures, at, providerCount, ids, rows, false)
+    this.byProvider = reads.byProvider.record(ids, rows, providerCount, providerName)
     const agents = names.agents
     const agentNames = agents.names
-    for (let index = slots[STATS.agentRows]; index > 0; index--, at += ROW_STRIDE) {
-      byAgent[nameIn(agentNames, agents, slots[at + KEY])] = rowAt(slots, figures, at, undefined, undefined, undefined)
+    const agentCount = slots[STATS.agentRows]
+    ids = new Array<number>(agentCount)
+    rows = new Array<ModelStats>(agentCount)
+    for (let index = 0; index < agentCount; index++, at += ROW_STRIDE) {
+      ids[index] = slots[at + KEY]
+      rows[index] = rowAt(slots, figures, at, undefined, undefined, undefined)
     }
+    this.byAgent = reads.byAgent.record(ids, rows, agentCount, (id) => nameIn(agentNames, agents, id))
     // Sorted by name in the core.
     const unpriced = slots[STATS.unpricedModels]
     this.unpricedModels = []
