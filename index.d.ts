@@ -225,6 +225,7 @@ export interface PointReadLayout {
   agent: number
   figures: number
   length: number
+  statsSlots: number
 }
 
 /**
@@ -280,6 +281,12 @@ export declare function readAgentStats(): boolean
  * out, and returns its length; 0 when the agent has no budget.
  */
 export declare function readBudgetStatus(): number
+
+/**
+ * `NativeStore::stats` over the point-read area, for the store its handle names: without the
+ * method's glue and its buffer argument, which cost more than writing a few dozen keys.
+ */
+export declare function readStats(): number
 
 export interface ReceiveResult {
   events?: EventRows

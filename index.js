@@ -846,3 +846,4 @@ module.exports.priceTierLayout = nativeBinding.priceTierLayout
 module.exports.prometheus = nativeBinding.prometheus
 module.exports.readAgentStats = nativeBinding.readAgentStats
 module.exports.readBudgetStatus = nativeBinding.readBudgetStatus
+module.exports.readStats = nativeBinding.readStats

@@ -126,6 +126,25 @@ describe('stats() snapshot', () => {
     expect(Object.keys(small.stats().byModel)).toEqual(['gpt-4o'])
   })
 
+  it('reads stores past the point-read area, and small ones again, each with its own figures', () => {
+    // 1,000 models take about 14,000 slots: more than the area, less than a store's own buffer.
+    const middle = new EventStore(100)
+    for (let index = 0; index < 1_000; index++) middle.recordLlmCompleted(pricing, `model-${index}`, index, 1, `agent-${index % 300}`)
+    const small = new EventStore(100)
+    small.recordLlmCompleted(pricing, 'gpt-4o', 7, 3, 'only')
+    for (let read = 0; read < 2; read++) {
+      const stats = middle.stats()
+      expect([Object.keys(stats.byModel).length, Object.keys(stats.byAgent).length]).toEqual([1_000, 300])
+      expect(stats.byModel['model-999'].inputTokens).toBe(999)
+      expect(stats.byAgent['agent-299'].requestCount).toBe(3)
+      expect(stats.totalInputTokens).toBe((999 * 1_000) / 2)
+      const few = small.stats()
+      expect(Object.keys(few.byModel)).toEqual(['gpt-4o'])
+      expect([few.byAgent.only.inputTokens, few.totalRequests, few.byModel['model-1']]).toEqual([7, 1, undefined])
+      expect(small.agentStats('only')?.outputTokens).toBe(3)
+    }
+  })
+
   it('names keys that look like numbers or Object.prototype members as they were recorded', () => {
     const store = new EventStore(100)
     const names = ['0', '123', '-1', '1e3', '__proto__', 'constructor', 'toString', 'é']

@@ -1,5 +1,7 @@
 import type { NativeStore } from '../index.js'
+import { native } from './binding.js'
 import { STATS } from './layout.js'
+import { pointRead, pointReadSlots, READ_STORE } from './point-read.js'
 import { PROVIDERS, type Provider } from './provider.js'
 import { RecordShape } from './record-shape.js'
 import type { StoreNames, SymbolCache } from './symbols.js'
@@ -173,6 +175,29 @@ function readRecords(
   return at
 }
 
+// The native core writes the figures over this thread's point-read area when they fit, and else
+// into a buffer reused by every read (fresh typed arrays from native code each cost an external
+// allocation and a finalizer). Reads up to KEPT_LENGTH slots share this thread's buffer; a longer
+// one belongs to its store's reads on this thread, and goes with the store: allocating tens of
+// megabytes for every read of a store with a million keys costs more than the read itself, mostly
+// in the collections the allocation sets off.
+interface StatsBuffer {
+  slots: Int32Array
+  figures: Float64Array
+}
+const KEPT_LENGTH = 1 << 17
+let threadBuffer: StatsBuffer | undefined
+
+/** A buffer for a read of `length` slots, kept for the next reads. */
+function keptBuffer(reads: StoreReads, length: number): StatsBuffer {
+  // Headroom for keys that appear before the next attempt; even, for the f64s at the end.
+  const slots = new Int32Array((length + (length >> 2) + 1) & ~1)
+  const buffer = { slots, figures: new Float64Array(slots.buffer) }
+  if (slots.length <= KEPT_LENGTH) threadBuffer = buffer
+  else reads.buffer = buffer
+  return buffer
+}
+
 /** A store's state for reads on this thread. */
 class StoreReads {
   /** The buffer of reads longer than KEPT_LENGTH slots, once there was one. */
@@ -181,24 +206,7 @@ class StoreReads {
   readonly byProvider = new RecordShape<ModelStats>()
   readonly byAgent = new RecordShape<ModelStats>()
 }
-
-// The native core writes the figures into a buffer reused by every read (fresh typed arrays from
-// native code each cost an external allocation and a finalizer). Reads up to KEPT_LENGTH slots
-// share this thread's buffer; a longer one belongs to its store's reads on this thread, and goes
-// with the store: allocating tens of megabytes for every read of a store with a million keys costs
-// more than the read itself, mostly in the collections the allocation sets off.
-interface StatsBuffer {
-  slots: Int32Array
-  figures: Float64Array
-}
-const KEPT_LENGTH = 1 << 17
-let threadBuffer = statsBuffer(1024)
 const storeReads = new WeakMap<StoreNames, StoreReads>()
-
-function statsBuffer(length: number): StatsBuffer {
-  const slots = new Int32Array(length)
-  return { slots, figures: new Float64Array(slots.buffer) }
-}
 
 // V8 keeps the hidden class of an object built field by field, and the optimized code of the loops
 // that build such objects, only while one object of that class is alive: after a garbage
@@ -208,24 +216,28 @@ function statsBuffer(length: number): StatsBuffer {
 let residentSnapshot: readonly object[] | undefined
 
 /**
- * Reads the store's figures. The core writes them into the slots it is given and returns their
- * length; slots too short for them are left unfinished and replaced by longer ones.
+ * Reads the store's figures (`handle` names it in point reads). The core writes them into the
+ * slots it is given and returns their length; slots too short for them are left unfinished and
+ * replaced by longer ones.
  */
-export function readStats(names: StoreNames, store: NativeStore): ComputedStats {
+export function readStats(names: StoreNames, store: NativeStore, handle: number): ComputedStats {
   residentSnapshot ??= [new ComputedStats(new Int32Array(STATS.head), new Float64Array(0), names, new StoreReads(), store), new ModelStats(0, 0, 0, 0, 0, 0, 0, 0, 0, PROVIDERS[0]), new ModelStats()]
   let reads = storeReads.get(names)
   if (reads === undefined) {
     reads = new StoreReads()
     storeReads.set(names, reads)
   }
-  let buffer = reads.buffer ?? threadBuffer
+  let buffer = reads.buffer
+  if (buffer === undefined) {
+    pointRead[READ_STORE] = handle
+    const length = native.readStats()
+    if (length <= pointReadSlots.length) return new ComputedStats(pointReadSlots, pointRead, names, reads, store)
+    buffer = threadBuffer !== undefined && length <= threadBuffer.slots.length ? threadBuffer : keptBuffer(reads, length)
+  }
   for (;;) {
     const length = store.stats(buffer.slots)
     if (length <= buffer.slots.length) return new ComputedStats(buffer.slots, buffer.figures, names, reads, store)
-    // Headroom for keys that appear before the next attempt; even, for the f64s at the end.
-    buffer = statsBuffer((length + (length >> 2) + 1) & ~1)
-    if (buffer.slots.length <= KEPT_LENGTH) threadBuffer = buffer
-    else reads.buffer = buffer
+    buffer = keptBuffer(reads, length)
   }
 }
 

@@ -1,9 +1,10 @@
 import type { NativeStore } from '../index.js'
 import { native } from './binding.js'
 import { type AnalyticsEvent, EVENT_TYPES, type EventInput, EventRowWriter, encodeEvent, readEvents, type SequencedEvent } from './events.js'
-import { BUDGET, EVENT_ROW, POINT_READ } from './layout.js'
+import { BUDGET, EVENT_ROW } from './layout.js'
 import { checkAgentLabel, type MetricsOptions } from './metrics/scrape.js'
 import { costOf, plainCostOf, type PricedModel, PricingManager } from './pricing.js'
+import { pointRead, READ_AGENT, READ_FIGURES, READ_STORE } from './point-read.js'
 import { PROVIDERS, providerIndex, type Provider } from './provider.js'
 import { EventReceiver, wakeWaitingReceiver } from './receiver.js'
 import { type ComputedStats, type ModelStats, modelStatsAt, readStats } from './stats.js'
@@ -26,14 +27,6 @@ export interface BudgetStatus {
 export const DEFAULT_BUDGET_THRESHOLDS: readonly number[] = [50, 80, 100]
 const MAX_THRESHOLDS = 255
 
-// agentStats and budgetStatus go through this thread's point-read area, memory the native core
-// owns: the store's handle and the agent's id in, the figures out, around a native function that
-// takes no arguments. That is the cheapest call napi-rs makes, ~20 ns; its glue alone costs ~70 ns
-// for a function with an argument and ~200 ns for a method.
-const pointRead = new Float64Array(native.pointReadArea())
-const READ_STORE = POINT_READ.store
-const READ_AGENT = POINT_READ.agent
-const READ_FIGURES = POINT_READ.figures
 const BUDGET_LIMIT = READ_FIGURES + BUDGET.limitMicros
 const BUDGET_SPENT = READ_FIGURES + BUDGET.spentMicros
 const BUDGET_REMAINING = READ_FIGURES + BUDGET.remainingMicros
@@ -487,7 +480,7 @@ export class EventStore {
   }
 
   stats(): ComputedStats {
-    return readStats(this.names, this.#native)
+    return readStats(this.names, this.#native, this.#pointReadHandle)
   }
 
   /**

@@ -747,10 +747,7 @@ impl NativeStore {
   #[napi]
   pub fn stats(&self, mut out: Int32ArraySlice) -> u32 {
     // SAFETY: as in `RowWriter::new`.
-    let out = unsafe { out.as_mut() };
-    self.store.drain_staged();
-    let length = write_stats(self.store.live_stats(), &self.store.names().models, out);
-    u32::try_from(length).unwrap_or(u32::MAX)
+    store_stats(&self.store, unsafe { out.as_mut() })
   }
 
   fn agent(&self, id: u32) -> Result<Symbol> {
@@ -919,8 +916,8 @@ impl PointReads {
     self.stores.try_borrow_mut().map_err(taken)
   }
 
-  /// Runs `read` on the area, the store its handle names and the agent, as the reader wrote them.
-  fn read<T>(&self, read: impl FnOnce(&ReadArea, &EventStore, Symbol) -> Result<T>) -> Result<T> {
+  /// Runs `read` on the area and the store its handle names, as the reader wrote it.
+  fn read_store<T>(&self, read: impl FnOnce(&ReadArea, &EventStore) -> Result<T>) -> Result<T> {
     let area = self.area.try_borrow().map_err(taken)?;
     let area = &area
       .as_ref()
@@ -931,10 +928,17 @@ impl PointReads {
     let store = stores
       .get(handle)
       .ok_or_else(|| invalid(format!("no store has point-read handle {handle}")))?;
-    let id = area.get(point_read_layout::AGENT);
-    let agent = agent_of(store, id_in(id).unwrap_or(0))
-      .map_err(|_| invalid(format!("unknown agent id {id}")))?;
-    read(area, store, agent)
+    read(area, store)
+  }
+
+  /// Like `read_store`, with the agent the reader wrote too.
+  fn read<T>(&self, read: impl FnOnce(&ReadArea, &EventStore, Symbol) -> Result<T>) -> Result<T> {
+    self.read_store(|area, store| {
+      let id = area.get(point_read_layout::AGENT);
+      let agent = agent_of(store, id_in(id).unwrap_or(0))
+        .map_err(|_| invalid(format!("unknown agent id {id}")))?;
+      read(area, store, agent)
+    })
   }
 }
 
@@ -987,6 +991,22 @@ pub fn point_read_area<'env>(env: &'env Env) -> Result<ArrayBuffer<'env>> {
       buffer: reference,
     });
     Ok(buffer)
+  })
+}
+
+/// Writes the store's figures into `out` (`NativeStore::stats`), what every thread staged first.
+fn store_stats(store: &EventStore, out: &mut [i32]) -> u32 {
+  store.drain_staged();
+  let length = write_stats(store.live_stats(), &store.names().models, out);
+  u32::try_from(length).unwrap_or(u32::MAX)
+}
+
+/// `NativeStore::stats` over the point-read area, for the store its handle names: without the
+/// method's glue and its buffer argument, which cost more than writing a few dozen keys.
+#[napi]
+pub fn read_stats() -> Result<u32> {
+  point_reads(|reads| {
+    reads.read_store(|area, store| Ok(area.with_slots(|slots| store_stats(store, slots))))
   })
 }
 
@@ -1225,6 +1245,7 @@ pub struct PointReadLayout {
   pub agent: u32,
   pub figures: u32,
   pub length: u32,
+  pub stats_slots: u32,
 }
 
 #[napi(object)]
@@ -1373,6 +1394,7 @@ pub fn layout() -> Layout {
       agent: index(point_read_layout::AGENT),
       figures: index(point_read_layout::FIGURES),
       length: index(point_read_layout::LENGTH),
+      stats_slots: index(point_read_layout::STATS_SLOTS),
     },
     latency_boundaries_seconds: BOUNDARIES_MS.iter().map(|ms| ms / 1_000.0).collect(),
     event_kinds: layout::EVENT_KINDS

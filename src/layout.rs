@@ -176,7 +176,8 @@ pub mod budget {
 }
 
 /// A thread's point reads (`point_read`): the facade writes the store's handle and the agent's
-/// id, the binding writes the figures after them.
+/// id, the binding writes the figures after them. A `stats()` read writes its figures, as `stats`
+/// lays them out, over the whole area seen as `STATS_SLOTS` `i32` slots, when they fit.
 pub mod point_read {
   pub const STORE: usize = 0;
   pub const AGENT: usize = 1;
@@ -184,8 +185,11 @@ pub mod point_read {
   pub const FIGURES: usize = 2;
   /// A budget's thresholds are distinct percentages from 1 to 255.
   pub const MAX_THRESHOLDS: usize = 255;
-  pub const LENGTH: usize = FIGURES + super::budget::CROSSED_AT + MAX_THRESHOLDS;
+  /// Room for the figures of a few hundred keys: 16 KiB.
+  pub const LENGTH: usize = 2048;
+  pub const STATS_SLOTS: usize = 2 * LENGTH;
   const _: () = assert!(LENGTH >= FIGURES + super::stats::row::STRIDE);
+  const _: () = assert!(LENGTH >= FIGURES + super::budget::CROSSED_AT + MAX_THRESHOLDS);
 }
 
 /// Event types by kind, as rows and inputs number them.

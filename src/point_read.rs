@@ -46,6 +46,15 @@ impl ReadArea {
     self.cells[at].set(value);
   }
 
+  /// Runs `write` on the area as `2 * LENGTH` `i32` slots.
+  pub fn with_slots<T>(&self, write: impl FnOnce(&mut [i32]) -> T) -> T {
+    // SAFETY: `f64` cells are aligned for `i32`s and hold two each. Cells are not `Sync`, so only
+    // this thread reaches them, and nothing else touches them while `write` has the only access.
+    let slots =
+      unsafe { std::slice::from_raw_parts_mut(self.as_ptr().cast::<i32>(), 2 * self.cells.len()) };
+    write(slots)
+  }
+
   /// Writes `values` from `at` on.
   pub fn write(&self, at: usize, values: &[f64]) {
     for (cell, &value) in self.cells[at..].iter().zip(values) {
@@ -158,6 +167,22 @@ mod tests {
     for number in [7.5, -1.0, f64::NAN, 2.0f64.powi(32), f64::INFINITY] {
       assert_eq!(id_in(number), None, "{number}");
     }
+  }
+
+  #[test]
+  fn the_area_as_slots_is_the_same_memory() {
+    let area = ReadArea::default();
+    let length = area.with_slots(|slots| {
+      slots[2] = 7;
+      slots[LENGTH * 2 - 1] = -1;
+      slots.len()
+    });
+    assert_eq!(length, LENGTH * 2);
+    assert_eq!(area.get(1).to_ne_bytes()[..4], 7i32.to_ne_bytes());
+    assert_eq!(
+      area.get(LENGTH - 1).to_ne_bytes()[4..],
+      (-1i32).to_ne_bytes()
+    );
   }
 
   #[test]
