@@ -2,7 +2,7 @@
  * Builds the null-prototype records of a snapshot (`byModel`, `byProvider`, `byAgent`) with a
  * function generated for their key set. V8 makes an object filled key by key a dictionary, which
  * costs about 25 ns a key, most of it growing and rehashing the table; the stores to constant keys
- * of generated code give an object of one fixed shape at about 3 ns a key. A set is compiled once
+ * of generated code give an object of one fixed shape at a few nanoseconds a key. A set is compiled once
  * two reads in a row met it, so keys that change at every read cost no compilation, and only while
  * it is small enough for V8 to keep such an object's shape.
  */
@@ -49,13 +49,16 @@ export class RecordShape<T> {
 
 function compile<T>(ids: readonly number[], length: number, nameOf: (id: number) => string): Build<T> | undefined {
   if (!compilerAvailable) return undefined
-  // A null-prototype object has no `__proto__` accessor: `record["__proto__"] = …` makes a key as
-  // any other name does. JSON.stringify writes every string, lone surrogates included, as a
-  // JavaScript string literal of the same value.
-  let body = 'const record = Object.setPrototypeOf({}, null)\n'
-  for (let index = 0; index < length; index++) body += `record[${JSON.stringify(nameOf(ids[index]))}] = values[${index}]\n`
+  // A constructor, so that V8 sizes the record for its keys once and stores them in the object
+  // itself, where stores to a plain object would grow a separate array of them key by key. A
+  // null-prototype object has no `__proto__` accessor: `this["__proto__"] = …` makes a key as any
+  // other name does. JSON.stringify writes every string as a JavaScript string literal of the same
+  // value.
+  let body = 'Object.setPrototypeOf(this, null)\n'
+  for (let index = 0; index < length; index++) body += `this[${JSON.stringify(nameOf(ids[index]))}] = values[${index}]\n`
   try {
-    return new Function('values', `${body}return record`) as Build<T>
+    const Record = new Function('values', body) as new (values: readonly T[]) => Record<string, T>
+    return (values) => new Record(values)
   } catch (error) {
     if (!(error instanceof EvalError)) throw error
     compilerAvailable = false
