@@ -19,6 +19,10 @@ export class RecordShape<T> {
   readonly #ids = new Int32Array(MAX_SHAPED_KEYS)
   #length = -1
   #build: Build<T> | undefined
+  // The last record built: V8 drops the optimized code of a builder, which needs the hidden classes
+  // of its records, at a collection that finds none of them alive (a dashboard polling every few
+  // seconds meets one before each read); keeping one alive keeps the code.
+  #resident: Record<string, T> | undefined
 
   /**
    * The record of `values[i]` under the name of `ids[i]`, for the first `length` of each; the ids
@@ -27,7 +31,7 @@ export class RecordShape<T> {
   record(ids: readonly number[], values: readonly T[], length: number, nameOf: (id: number) => string): Record<string, T> {
     if (this.#met(ids, length)) {
       this.#build ??= compile<T>(ids, length, nameOf)
-      if (this.#build !== undefined) return this.#build(values)
+      if (this.#build !== undefined) return (this.#resident = this.#build(values))
     }
     const record: Record<string, T> = Object.create(null)
     for (let index = 0; index < length; index++) record[nameOf(ids[index])] = values[index]
@@ -43,6 +47,7 @@ export class RecordShape<T> {
     for (let index = 0; index < length; index++) known[index] = ids[index]
     this.#length = length
     this.#build = undefined
+    this.#resident = undefined
     return false
   }
 }
