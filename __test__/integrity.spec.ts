@@ -207,6 +207,27 @@ describe('recordLlmUsage, recordLlmError and recordOutcome', () => {
     expect(positional.stats().byModel).toEqual(viaUsage.stats().byModel)
   })
 
+  it('records a call whose names are cached as it records the first (the common path), every part priced', () => {
+    const store = new EventStore()
+    const usage = { inputTokens: 250_000, outputTokens: 2_000, cacheReadTokens: 30_000, cacheWriteTokens: 5_000, cacheWrite1hTokens: 1_000, reasoningTokens: 300 }
+    const options = { agentId: 'agent', providerId: 'edge', durationMs: 950.25, timeToFirstTokenMs: 120 }
+    for (let call = 0; call < 3; call++) store.recordLlmUsage(pricing, 'claude-sonnet-4-5', usage, options)
+    const events = store.snapshotEvents()
+    const cost = pricing.costMicros('claude-sonnet-4-5', usage)
+    expect(cost).toBeGreaterThan(0)
+    for (const event of events) expect(event).toMatchObject({ ...usage, ...options, costMicros: cost, provider: 'anthropic' })
+    const stats = store.stats()
+    expect([stats.totalRequests, stats.totalCostMicros, stats.totalCacheReadTokens, stats.totalReasoningTokens]).toEqual([3, 3 * cost, 90_000, 900])
+    expect(stats.byModel['claude-sonnet-4-5'].duration?.count).toBe(3)
+
+    // Cached names with a provider of the caller's, or a cost past 2^53 - 1: not the common path.
+    store.recordLlmUsage(pricing, 'claude-sonnet-4-5', usage, { ...options, provider: 'openai' })
+    expect(store.snapshotEvents()[3]).toMatchObject({ provider: 'openai', costMicros: cost })
+    expect(() => store.recordLlmUsage(pricing, 'claude-sonnet-4-5', { inputTokens: 2 ** 52, outputTokens: 1 }, options)).toThrow(RangeError)
+    expect(store.len()).toBe(4)
+    expect(store.stats().totalCostMicros).toBe(4 * cost)
+  })
+
   it('counts unpriced requests and names their models', () => {
     const store = new EventStore()
     store.recordLlmUsage(pricing, 'my-local-llama', { inputTokens: 5, outputTokens: 5 })

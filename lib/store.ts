@@ -214,22 +214,45 @@ export class EventStore {
     // Anything else takes the general path, which checks, refuses and makes room.
     // The counts first, as the general path checks them: a call they refuse looks no name up,
     // which would have V8 internalize each fresh string a hostile client sends.
-    if (isCount(inputTokens) && isCount(outputTokens)) {
-      const known = this.#cachedModel(prices, model)
-      const agent = this.names.agents.cachedOptional(agentId)
-      const provider = this.names.providerIds.cachedOptional(providerId)
-      if (known !== undefined && agent !== undefined && provider !== undefined) {
-        const { priced } = known
-        const cost = plainCostOf(priced.tiers, inputTokens, outputTokens)
-        // Room is never above 2^53 - 1, so a cost past it does not fit.
-        if (this.#staging.fits(inputTokens, outputTokens, cost)) {
-          this.#staging.write(known.id, priced.resolved !== undefined, priced.inferredProvider, agent, provider, inputTokens, outputTokens, 0, 0, 0, 0, cost, -1, -1)
-          if (this.#streaming) wakeWaitingReceiver(this)
-          return
-        }
-      }
+    if (isCount(inputTokens) && isCount(outputTokens) && this.#recordCached(prices, model, agentId, providerId, inputTokens, outputTokens, 0, 0, 0, 0, -1, -1)) {
+      return
     }
     this.#recordUsage(prices, model, -1, inputTokens, outputTokens, 0, 0, 0, 0, agentId, providerId, -1, -1, POSITIONAL_NAMES)
+  }
+
+  /**
+   * Records the common call, whose counts are checked, whose names this thread cached, whose
+   * provider is its model's and whose row fits, on a path small enough for V8 to compile whole
+   * into its caller; returns false, having recorded nothing, for any other call.
+   */
+  #recordCached(
+    prices: PricingManager,
+    model: unknown,
+    agentId: unknown,
+    providerId: unknown,
+    input: number,
+    output: number,
+    cacheRead: number,
+    cacheWrite: number,
+    cacheWrite1h: number,
+    reasoning: number,
+    durationMs: number,
+    timeToFirstTokenMs: number,
+  ): boolean {
+    const known = this.#cachedModel(prices, model)
+    const agent = this.names.agents.cachedOptional(agentId)
+    const provider = this.names.providerIds.cachedOptional(providerId)
+    if (known === undefined || agent === undefined || provider === undefined) return false
+    const { priced } = known
+    const cost =
+      cacheRead + cacheWrite + cacheWrite1h + reasoning === 0
+        ? plainCostOf(priced.tiers, input, output)
+        : costOf(priced.tiers, input, output, cacheRead, cacheWrite, cacheWrite1h, reasoning)
+    // Room is never above 2^53 - 1, so a cost past it does not fit.
+    if (!this.#staging.fits(input, output, cost)) return false
+    this.#staging.write(known.id, priced.resolved !== undefined, priced.inferredProvider, agent, provider, input, output, cacheRead, cacheWrite, cacheWrite1h, reasoning, cost, durationMs, timeToFirstTokenMs)
+    if (this.#streaming) wakeWaitingReceiver(this)
+    return true
   }
 
   /** Records a completed request under an explicit provider. */
@@ -252,24 +275,34 @@ export class EventStore {
    */
   recordLlmUsage(pricing: PricingManager, model: string, usage: LlmUsage, options?: RecordOptions | null): void {
     const prices = checkPricing(pricing)
-    const checked = checkUsage('usage', usage)
-    // Each option is read once, straight into the call: no copy of the options on the hot path.
+    const { inputTokens, outputTokens, cacheReadTokens, cacheWriteTokens, cacheWrite1hTokens, reasoningTokens } = checkUsage('usage', usage)
+    // Each option is read once: no copy of the options on the hot path.
     const given = optionsObject(options)
     const provider = given.provider
+    const index = provider == null ? -1 : providerIndex('options.provider', provider)
+    const { agentId, providerId } = given
+    const durationMs = checkDuration('options.durationMs', given.durationMs)
+    const timeToFirstTokenMs = checkDuration('options.timeToFirstTokenMs', given.timeToFirstTokenMs)
+    if (
+      index === -1 &&
+      this.#recordCached(prices, model, agentId, providerId, inputTokens, outputTokens, cacheReadTokens, cacheWriteTokens, cacheWrite1hTokens, reasoningTokens, durationMs, timeToFirstTokenMs)
+    ) {
+      return
+    }
     this.#recordUsage(
       prices,
       model,
-      provider == null ? -1 : providerIndex('options.provider', provider),
-      checked.inputTokens,
-      checked.outputTokens,
-      checked.cacheReadTokens,
-      checked.cacheWriteTokens,
-      checked.cacheWrite1hTokens,
-      checked.reasoningTokens,
-      given.agentId,
-      given.providerId,
-      checkDuration('options.durationMs', given.durationMs),
-      checkDuration('options.timeToFirstTokenMs', given.timeToFirstTokenMs),
+      index,
+      inputTokens,
+      outputTokens,
+      cacheReadTokens,
+      cacheWriteTokens,
+      cacheWrite1hTokens,
+      reasoningTokens,
+      agentId,
+      providerId,
+      durationMs,
+      timeToFirstTokenMs,
       USAGE_NAMES,
     )
   }
