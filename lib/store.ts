@@ -63,11 +63,14 @@ function checkPricing(pricing: unknown): PricingManager {
 /** A duration in milliseconds, kept to the microsecond; -1 when absent. */
 function checkDuration(name: string, value: unknown): number {
   if (value == null) return -1
-  if (typeof value !== 'number') throw new TypeError(`${name} must be a number, got ${describe(value)}`)
-  if (!(value >= 0 && value <= MAX_DURATION_MS)) {
-    throw new RangeError(`${name} must be a finite number of milliseconds from 0 to ${MAX_DURATION_MS}, got ${describe(value)}`)
-  }
+  if (typeof value !== 'number' || !(value >= 0 && value <= MAX_DURATION_MS)) throw durationRefused(name, value)
   return Math.round(value * 1000) / 1000
+}
+
+/** Why `value` is not a duration; apart from `checkDuration`, so that its callers stay small enough to inline. */
+function durationRefused(name: string, value: unknown): TypeError | RangeError {
+  if (typeof value !== 'number') return new TypeError(`${name} must be a number, got ${describe(value)}`)
+  return new RangeError(`${name} must be a finite number of milliseconds from 0 to ${MAX_DURATION_MS}, got ${describe(value)}`)
 }
 
 // The longest duration a buffered event keeps inline is 2^32 - 2 microseconds; longer ones are

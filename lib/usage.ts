@@ -65,9 +65,7 @@ function part(argument: string, field: string, value: unknown): number {
  * `outputTokens`.
  */
 export function checkUsage(argument: string, usage: unknown): CheckedUsage {
-  if (typeof usage !== 'object' || usage === null || Array.isArray(usage)) {
-    throw new TypeError(`${argument} must be an object with inputTokens and outputTokens, got ${describe(usage)}`)
-  }
+  if (typeof usage !== 'object' || usage === null || Array.isArray(usage)) throw usageRefused(argument, usage)
   const fields = usage as Record<string, unknown>
   const checked: CheckedUsage = {
     inputTokens: count(argument, 'inputTokens', fields.inputTokens),
@@ -77,16 +75,20 @@ export function checkUsage(argument: string, usage: unknown): CheckedUsage {
     cacheWrite1hTokens: part(argument, 'cacheWrite1hTokens', fields.cacheWrite1hTokens),
     reasoningTokens: part(argument, 'reasoningTokens', fields.reasoningTokens),
   }
-  const cached = checked.cacheReadTokens + checked.cacheWriteTokens + checked.cacheWrite1hTokens
-  if (cached > checked.inputTokens) {
-    throw new RangeError(
-      `${argument}: cacheReadTokens + cacheWriteTokens + cacheWrite1hTokens (${cached}) must not exceed inputTokens (${checked.inputTokens})`,
-    )
-  }
-  if (checked.reasoningTokens > checked.outputTokens) {
-    throw new RangeError(
-      `${argument}.reasoningTokens (${checked.reasoningTokens}) must not exceed outputTokens (${checked.outputTokens})`,
-    )
-  }
+  const { inputTokens, outputTokens, cacheReadTokens, cacheWriteTokens, cacheWrite1hTokens, reasoningTokens } = checked
+  if (cacheReadTokens + cacheWriteTokens + cacheWrite1hTokens > inputTokens || reasoningTokens > outputTokens) throw partsRefused(argument, checked)
   return checked
+}
+
+// The refusals out of line, so that checkUsage stays small enough for V8 to inline into a caller.
+function usageRefused(argument: string, usage: unknown): TypeError {
+  return new TypeError(`${argument} must be an object with inputTokens and outputTokens, got ${describe(usage)}`)
+}
+
+function partsRefused(argument: string, usage: CheckedUsage): RangeError {
+  const cached = usage.cacheReadTokens + usage.cacheWriteTokens + usage.cacheWrite1hTokens
+  if (cached > usage.inputTokens) {
+    return new RangeError(`${argument}: cacheReadTokens + cacheWriteTokens + cacheWrite1hTokens (${cached}) must not exceed inputTokens (${usage.inputTokens})`)
+  }
+  return new RangeError(`${argument}.reasoningTokens (${usage.reasoningTokens}) must not exceed outputTokens (${usage.outputTokens})`)
 }
