@@ -217,46 +217,24 @@ export class EventStore {
     // Anything else takes the general path, which checks, refuses and makes room.
     // The counts first, as the general path checks them: a call they refuse looks no name up,
     // which would have V8 internalize each fresh string a hostile client sends.
-    if (isCount(inputTokens) && isCount(outputTokens) && this.#recordCached(prices, model, agentId, providerId, inputTokens, outputTokens, 0, 0, 0, 0, -1, -1)) {
-      return
+    if (isCount(inputTokens) && isCount(outputTokens)) {
+      const known = this.#cachedModel(prices, model)
+      const agent = this.names.agents.cachedOptional(agentId)
+      const provider = this.names.providerIds.cachedOptional(providerId)
+      if (known !== undefined && agent !== undefined && provider !== undefined) {
+        const { priced } = known
+        const cost = plainCostOf(priced.tiers, inputTokens, outputTokens)
+        // Room is never above 2^53 - 1, so a cost past it does not fit.
+        if (this.#staging.fits(inputTokens, outputTokens, cost)) {
+          this.#staging.write(known.id, priced.resolved !== undefined, priced.inferredProvider, agent, provider, inputTokens, outputTokens, 0, 0, 0, 0, cost, -1, -1)
+          if (this.#streaming) wakeWaitingReceiver(this)
+          return
+        }
+      }
     }
     this.#recordUsage(prices, model, -1, inputTokens, outputTokens, 0, 0, 0, 0, agentId, providerId, -1, -1, POSITIONAL_NAMES)
   }
 
-  /**
-   * Records the common call, whose counts are checked, whose names this thread cached, whose
-   * provider is its model's and whose row fits, on a path small enough for V8 to compile whole
-   * into its caller; returns false, having recorded nothing, for any other call.
-   */
-  #recordCached(
-    prices: PricingManager,
-    model: unknown,
-    agentId: unknown,
-    providerId: unknown,
-    input: number,
-    output: number,
-    cacheRead: number,
-    cacheWrite: number,
-    cacheWrite1h: number,
-    reasoning: number,
-    durationMs: number,
-    timeToFirstTokenMs: number,
-  ): boolean {
-    const known = this.#cachedModel(prices, model)
-    const agent = this.names.agents.cachedOptional(agentId)
-    const provider = this.names.providerIds.cachedOptional(providerId)
-    if (known === undefined || agent === undefined || provider === undefined) return false
-    const { priced } = known
-    const cost =
-      cacheRead + cacheWrite + cacheWrite1h + reasoning === 0
-        ? plainCostOf(priced.tiers, input, output)
-        : costOf(priced.tiers, input, output, cacheRead, cacheWrite, cacheWrite1h, reasoning)
-    // Room is never above 2^53 - 1, so a cost past it does not fit.
-    if (!this.#staging.fits(input, output, cost)) return false
-    this.#staging.write(known.id, priced.resolved !== undefined, priced.inferredProvider, agent, provider, input, output, cacheRead, cacheWrite, cacheWrite1h, reasoning, cost, durationMs, timeToFirstTokenMs)
-    if (this.#streaming) wakeWaitingReceiver(this)
-    return true
-  }
 
   /** Records a completed request under an explicit provider. */
   recordLlmCompletedWithProvider(
@@ -281,16 +259,25 @@ export class EventStore {
     const { inputTokens, outputTokens, cacheReadTokens, cacheWriteTokens, cacheWrite1hTokens, reasoningTokens } = checkUsage('usage', usage)
     // Each option is read once: no copy of the options on the hot path.
     const given = optionsObject(options)
-    const provider = given.provider
-    const index = provider == null ? -1 : providerIndex('options.provider', provider)
+    const providerOption = given.provider
+    const index = providerOption == null ? -1 : providerIndex('options.provider', providerOption)
     const { agentId, providerId } = given
     const durationMs = checkDuration('options.durationMs', given.durationMs)
     const timeToFirstTokenMs = checkDuration('options.timeToFirstTokenMs', given.timeToFirstTokenMs)
-    if (
-      index === -1 &&
-      this.#recordCached(prices, model, agentId, providerId, inputTokens, outputTokens, cacheReadTokens, cacheWriteTokens, cacheWrite1hTokens, reasoningTokens, durationMs, timeToFirstTokenMs)
-    ) {
-      return
+    // The common call, as recordLlmCompleted records it. Each writes it out: a method both called
+    // would spend V8's inlining budget before the staging writer, which then costs each a call.
+    const known = index === -1 ? this.#cachedModel(prices, model) : undefined
+    const agent = this.names.agents.cachedOptional(agentId)
+    const provider = this.names.providerIds.cachedOptional(providerId)
+    if (known !== undefined && agent !== undefined && provider !== undefined) {
+      const { priced } = known
+      const cost = partsCostOf(priced.tiers, inputTokens, outputTokens, cacheReadTokens, cacheWriteTokens, cacheWrite1hTokens, reasoningTokens)
+      if (this.#staging.fits(inputTokens, outputTokens, cost)) {
+        const { id } = known
+        this.#staging.write(id, priced.resolved !== undefined, priced.inferredProvider, agent, provider, inputTokens, outputTokens, cacheReadTokens, cacheWriteTokens, cacheWrite1hTokens, reasoningTokens, cost, durationMs, timeToFirstTokenMs)
+        if (this.#streaming) wakeWaitingReceiver(this)
+        return
+      }
     }
     this.#recordUsage(
       prices,
@@ -698,6 +685,13 @@ function readOptions(options: unknown): ReadOptions {
   return { agentId, providerId, provider, durationMs, timeToFirstTokenMs, errorCode, errorMessage }
 }
 
+/** `costOf`, in two components instead of the rule's six for a call without cache or reasoning parts, as most are. */
+function partsCostOf(tiers: Float64Array, input: number, output: number, cacheRead: number, cacheWrite: number, cacheWrite1h: number, reasoning: number): number {
+  return cacheRead + cacheWrite + cacheWrite1h + reasoning === 0
+    ? plainCostOf(tiers, input, output)
+    : costOf(tiers, input, output, cacheRead, cacheWrite, cacheWrite1h, reasoning)
+}
+
 /** A call's cost in micros, refused when it passes 2^53 - 1. */
 function costOfCall(
   priced: PricedModel,
@@ -709,11 +703,7 @@ function costOfCall(
   reasoning: number,
   names: readonly [string, string, string],
 ): number {
-  // Most calls have no cache or reasoning parts: two components instead of the rule's six.
-  const cost =
-    cacheRead + cacheWrite + cacheWrite1h + reasoning === 0
-      ? plainCostOf(priced.tiers, input, output)
-      : costOf(priced.tiers, input, output, cacheRead, cacheWrite, cacheWrite1h, reasoning)
+  const cost = partsCostOf(priced.tiers, input, output, cacheRead, cacheWrite, cacheWrite1h, reasoning)
   if (cost > Number.MAX_SAFE_INTEGER) throw costTooLarge(names === USAGE_NAMES ? 'usage' : 'inputTokens and outputTokens', cost)
   return cost
 }
