@@ -57,6 +57,34 @@ describe('stats() snapshot', () => {
     expect([byProvider.unknown.requestCount, byProvider.unknown.duration, byProvider.unknown.provider]).toEqual([1, undefined, undefined])
   })
 
+  it('adds up every timing of a batch in its histograms, per model and per provider', () => {
+    const store = new EventStore(100)
+    const models = ['gpt-4o', 'gpt-4o-mini', 'claude-3-5-haiku-20241022']
+    const boundaries = [10, 20, 40, 80, 160, 320, 640, 1280, 2560, 5120, 10240, 20480, 40960, 81920]
+    const expected = new Map(models.map((model) => [model, { count: 0, sumMs: 0, buckets: boundaries.map(() => 0) }]))
+    for (let index = 0; index < 3_000; index++) {
+      const model = models[index % 3]
+      // Up to 100 s, to the microsecond, some on a boundary.
+      const durationMs = index % 7 === 0 ? boundaries[index % 14] : ((index * 7_919) % 100_000_000) / 1_000
+      store.recordLlmUsage(pricing, model, { inputTokens: 1, outputTokens: 1 }, { durationMs })
+      const figures = expected.get(model)!
+      figures.count++
+      figures.sumMs += durationMs
+      boundaries.forEach((boundary, at) => (figures.buckets[at] += durationMs <= boundary ? 1 : 0))
+    }
+    const { byModel, byProvider } = store.stats()
+    for (const model of models) {
+      const { count, sumMs, buckets } = expected.get(model)!
+      expect(byModel[model].duration).toMatchObject({ count, buckets })
+      expect(byModel[model].duration?.sumMs).toBeCloseTo(sumMs, 6)
+      expect(byModel[model].timeToFirstToken).toBeUndefined()
+    }
+    const openai = [expected.get('gpt-4o')!, expected.get('gpt-4o-mini')!]
+    expect(byProvider.openai.duration?.count).toBe(2_000)
+    expect(byProvider.openai.duration?.buckets).toEqual(boundaries.map((_, at) => openai[0].buckets[at] + openai[1].buckets[at]))
+    expect(byProvider.anthropic.duration).toMatchObject({ count: 1_000, buckets: expected.get('claude-3-5-haiku-20241022')!.buckets })
+  })
+
   it('counts an agent with failures only, next to agents with figures', () => {
     const store = new EventStore(100)
     store.recordLlmCompleted(pricing, 'gpt-4o', 100, 10, 'busy')

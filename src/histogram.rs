@@ -40,6 +40,21 @@ fn bucket_of(micros: u64) -> usize {
   BOUNDARIES_US.partition_point(|&bound| bound < micros)
 }
 
+/// A histogram one thread fills on its own and then adds to an `AtomicHistogram` at once: a batch
+/// of observations costs one atomic addition per bucket it touched instead of two per observation.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HistogramCounts {
+  buckets: [u64; BUCKETS],
+  sum_micros: u64,
+}
+
+impl HistogramCounts {
+  pub fn record(&mut self, micros: u64) {
+    self.buckets[bucket_of(micros)] += 1;
+    self.sum_micros += micros;
+  }
+}
+
 /// A histogram any number of threads add to at once.
 #[derive(Debug, Default)]
 pub struct AtomicHistogram {
@@ -53,6 +68,18 @@ impl AtomicHistogram {
   pub fn record(&self, micros: u64) {
     self.buckets[bucket_of(micros)].fetch_add(1, Relaxed);
     self.sum_micros.fetch_add(micros, Relaxed);
+  }
+
+  /// Adds what `counts` observed.
+  pub fn add(&self, counts: &HistogramCounts) {
+    for (bucket, &count) in self.buckets.iter().zip(&counts.buckets) {
+      if count > 0 {
+        bucket.fetch_add(count, Relaxed);
+      }
+    }
+    if counts.sum_micros > 0 {
+      self.sum_micros.fetch_add(counts.sum_micros, Relaxed);
+    }
   }
 
   pub fn snapshot(&self) -> HistogramSnapshot {
@@ -156,6 +183,32 @@ mod tests {
     assert_eq!(snapshot.buckets[12], 3);
     assert_eq!(snapshot.buckets[13], 4);
     assert_eq!(snapshot.count - snapshot.buckets[13], 2);
+  }
+
+  #[test]
+  fn counts_added_at_once_equal_the_same_observations_recorded_one_by_one() {
+    let observations = [
+      0,
+      7,
+      10_000,
+      10_001,
+      333_333,
+      81_920_000,
+      81_920_001,
+      5_000_000_000,
+    ];
+    let (one_by_one, at_once) = (AtomicHistogram::default(), AtomicHistogram::default());
+    let mut counts = HistogramCounts::default();
+    for &micros in &observations {
+      one_by_one.record(micros);
+      counts.record(micros);
+    }
+    at_once.record(20_000);
+    one_by_one.record(20_000);
+    at_once.add(&counts);
+    at_once.add(&HistogramCounts::default());
+    assert_eq!(at_once.snapshot(), one_by_one.snapshot());
+    assert_eq!(at_once.snapshot().count, observations.len() as u64 + 1);
   }
 
   #[test]

@@ -12,7 +12,7 @@ use dashmap::DashMap;
 use rustc_hash::FxHasher;
 
 use crate::event::{Event, Payload, Timing};
-use crate::histogram::{AtomicHistogram, HistogramSnapshot};
+use crate::histogram::{AtomicHistogram, HistogramCounts, HistogramSnapshot};
 use crate::layout::staging::row;
 use crate::provider::Provider;
 use crate::symbol::{Names, Symbol, SymbolTable};
@@ -150,6 +150,25 @@ impl AtomicModelStats {
   }
 }
 
+/// The timings of some requests of one model and provider, summed by one thread before they
+/// reach the shared histograms at once (`LiveStats::add_timings`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LatencyCounts {
+  duration: HistogramCounts,
+  time_to_first_token: HistogramCounts,
+}
+
+impl LatencyCounts {
+  pub fn record(&mut self, timing: &Timing) {
+    if let Some(micros) = timing.duration_us {
+      self.duration.record(micros);
+    }
+    if let Some(micros) = timing.time_to_first_token_us {
+      self.time_to_first_token.record(micros);
+    }
+  }
+}
+
 /// The latency histograms of one model or provider (section 13 of the spec).
 #[derive(Default)]
 struct Latency {
@@ -158,13 +177,9 @@ struct Latency {
 }
 
 impl Latency {
-  fn record(&self, timing: &Timing) {
-    if let Some(micros) = timing.duration_us {
-      self.duration.record(micros);
-    }
-    if let Some(micros) = timing.time_to_first_token_us {
-      self.time_to_first_token.record(micros);
-    }
+  fn add(&self, counts: &LatencyCounts) {
+    self.duration.add(&counts.duration);
+    self.time_to_first_token.add(&counts.time_to_first_token);
   }
 
   fn snapshot(&self) -> LatencySnapshot {
@@ -401,13 +416,20 @@ impl LiveStats {
     if timing.duration_us.is_none() && timing.time_to_first_token_us.is_none() {
       return;
     }
-    self.by_provider[provider.index()].latency.record(timing);
+    let mut counts = LatencyCounts::default();
+    counts.record(timing);
+    self.add_timings(model, provider, &counts);
+  }
+
+  /// Adds timings of completed requests of one model and provider, as `record_timing` does each.
+  pub fn add_timings(&self, model: Symbol, provider: Provider, counts: &LatencyCounts) {
+    self.by_provider[provider.index()].latency.add(counts);
     if let Some(entry) = self.by_model.get(model) {
       let latency = entry.latency.get_or_init(|| {
         self.timed_models.fetch_add(1, Relaxed);
         Box::default()
       });
-      latency.record(timing);
+      latency.add(counts);
     }
   }
 
