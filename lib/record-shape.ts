@@ -2,11 +2,11 @@
  * Builds the null-prototype records of a snapshot (`byModel`, `byProvider`, `byAgent`) with a
  * function generated for their key set. V8 makes an object filled key by key a dictionary, which
  * costs about 25 ns a key, most of it growing and rehashing the table; the stores to constant keys
- * of generated code give an object of one fixed shape at a few nanoseconds a key. A set is compiled once
- * two reads in a row met it, so keys that change at every read cost no compilation, and only while
- * it is small enough for V8 to keep such an object's shape.
+ * of generated code give an object of one fixed shape at a few nanoseconds a key. A set is
+ * compiled once two reads in a row met it, so keys that change at every read cost no compilation,
+ * and only while it is small enough for V8 to keep such an object's shape.
  */
-export const MAX_SHAPED_KEYS = 96
+const MAX_SHAPED_KEYS = 96
 
 type Build<T> = (values: readonly T[]) => Record<string, T>
 
@@ -24,10 +24,7 @@ export class RecordShape<T> {
   // seconds meets one before each read); keeping one alive keeps the code.
   #resident: Record<string, T> | undefined
 
-  /**
-   * The record of `values[i]` under the name of `ids[i]`, for the first `length` of each; the ids
-   * are distinct and `length` at most `MAX_SHAPED_KEYS`.
-   */
+  /** The record of `values[i]` under the name of `ids[i]`, for the first `length` of each. */
   record(ids: readonly number[], values: readonly T[], length: number, nameOf: (id: number) => string): Record<string, T> {
     if (this.#met(ids, length)) {
       this.#build ??= compile<T>(ids, length, nameOf)
@@ -44,8 +41,10 @@ export class RecordShape<T> {
     let same = length === this.#length
     for (let index = 0; same && index < length; index++) same = known[index] === ids[index]
     if (same) return true
-    for (let index = 0; index < length; index++) known[index] = ids[index]
-    this.#length = length
+    // A set too large to shape is remembered as none.
+    const shaped = length <= MAX_SHAPED_KEYS
+    for (let index = 0; shaped && index < length; index++) known[index] = ids[index]
+    this.#length = shaped ? length : -1
     this.#build = undefined
     this.#resident = undefined
     return false
