@@ -235,7 +235,6 @@ export class EventStore {
     this.#recordUsage(prices, model, -1, inputTokens, outputTokens, 0, 0, 0, 0, agentId, providerId, -1, -1, POSITIONAL_NAMES)
   }
 
-
   /** Records a completed request under an explicit provider. */
   recordLlmCompletedWithProvider(
     pricing: PricingManager,
@@ -273,8 +272,7 @@ export class EventStore {
       const { priced } = known
       const cost = partsCostOf(priced.tiers, inputTokens, outputTokens, cacheReadTokens, cacheWriteTokens, cacheWrite1hTokens, reasoningTokens)
       if (this.#staging.fits(inputTokens, outputTokens, cost)) {
-        const { id } = known
-        this.#staging.write(id, priced.resolved !== undefined, priced.inferredProvider, agent, provider, inputTokens, outputTokens, cacheReadTokens, cacheWriteTokens, cacheWrite1hTokens, reasoningTokens, cost, durationMs, timeToFirstTokenMs)
+        this.#staging.write(known.id, priced.resolved !== undefined, priced.inferredProvider, agent, provider, inputTokens, outputTokens, cacheReadTokens, cacheWriteTokens, cacheWrite1hTokens, reasoningTokens, cost, durationMs, timeToFirstTokenMs)
         if (this.#streaming) wakeWaitingReceiver(this)
         return
       }
