@@ -208,6 +208,11 @@ export interface Layout {
   latencyBoundariesSeconds: Array<number>
   eventKinds: Array<string>
   providers: Array<string>
+  /**
+   * The names of the ids a symbol table has before its first intern, by id: 0 names nothing,
+   * 1 is `Symbol::OTHER`.
+   */
+  reservedNames: Array<string>
 }
 
 export declare function parseProvider(name: string): string

@@ -334,6 +334,36 @@ describe('EventStore.shared across worker threads', () => {
     expect(EventStore.removeShared(name)).toBe(false)
   })
 
+  it('names every key right when other threads interned names between those of this thread', async () => {
+    const name = uniqueName('interleaved-names')
+    const store = EventStore.shared(name, 1_000, { maxKeys: 8 })
+    const pricing = new PricingManager()
+    // This thread's names, each followed by one from a worker: ids alternate between the threads.
+    for (const round of [1, 2, 3]) {
+      store.recordLlmCompleted(pricing, `main-model-${round}`, round, 1, `main-agent-${round}`)
+      await run('recorder.mjs', { name, count: 1, models: [`worker-model-${round}`], agentId: `worker-agent-${round}`, inputTokens: 10 * round })
+    }
+    for (const round of [4, 5, 6]) store.recordLlmCompleted(pricing, `main-model-${round}`, round, 1, `main-agent-${round}`)
+    const stats = store.stats()
+    const inputTokens = (record: Record<string, { inputTokens: number }>) =>
+      Object.fromEntries(Object.entries(record).map(([key, figures]) => [key, figures.inputTokens]))
+    // Eight names fit each dimension: main's sixth is counted under (other).
+    const expected = (dimension: string) => ({
+      [`main-${dimension}-1`]: 1,
+      [`worker-${dimension}-1`]: 10,
+      [`main-${dimension}-2`]: 2,
+      [`worker-${dimension}-2`]: 20,
+      [`main-${dimension}-3`]: 3,
+      [`worker-${dimension}-3`]: 30,
+      [`main-${dimension}-4`]: 4,
+      [`main-${dimension}-5`]: 5,
+      '(other)': 6,
+    })
+    expect(inputTokens(stats.byModel)).toEqual(expected('model'))
+    expect(inputTokens(stats.byAgent)).toEqual(expected('agent'))
+    expect(stats.overflowedKeys).toBe(2)
+  })
+
   it('within a thread, every call returns the one wrapper, so staged records are seen at once', () => {
     const name = uniqueName('one-wrapper')
     const first = EventStore.shared(name)

@@ -1,4 +1,5 @@
 import type { NativeStore } from '../index.js'
+import { layout } from './layout.js'
 
 /** A store's dimensions, as the native core numbers them. */
 const MODELS = 0
@@ -14,7 +15,7 @@ const PROVIDER_IDS = 2
  */
 export class SymbolCache {
   readonly #ids: Record<string, number | undefined> = Object.create(null)
-  readonly #names: string[] = ['']
+  readonly #names: string[] = [...layout.reservedNames]
   // Once the table has refused a name it is full for good (it never gives names back while its
   // store lives): a name this thread has not cached is then recorded by its text, which the core
   // resolves, so asking for an id first would only cost a call.
@@ -39,8 +40,15 @@ export class SymbolCache {
   intern(name: string): number {
     if (this.#full) return 0
     const id = this.native.intern(this.dimension, name)
-    if (id !== 0) this.#ids[name] = id
-    else this.#full = true
+    if (id === 0) {
+      this.#full = true
+      return id
+    }
+    this.#ids[name] = id
+    // Kept for readers while the ids run on from the cached ones (another thread may have interned
+    // the ids in between): a store's first `stats()` then fetches none of the names this thread
+    // gave it. The name is V8's own copy now that it is a key of `#ids`.
+    if (id === this.#names.length) this.#names.push(name)
     return id
   }
 
@@ -51,26 +59,11 @@ export class SymbolCache {
 
   /** The name of an id, which another thread may have interned. */
   nameOf(id: number): string {
-    if (id >= this.#names.length) internalizeInto(this.#names, this.native.symbolNames(this.dimension, this.#names.length))
+    if (id >= this.#names.length) {
+      for (const name of this.native.symbolNames(this.dimension, this.#names.length)) this.#names.push(name)
+    }
     return this.#names[id]
   }
-}
-
-/**
- * Appends `fetched` to `names` as V8's own copies of them as property names: the names are the
- * keys of every snapshot's records, and V8 looks a key that is not its own copy up in its string
- * table each time it is stored, about a fifth of building a record of a million keys. The keys of
- * a dictionary are those copies; each remembers its position, as names that look like numbers
- * are listed first.
- */
-function internalizeInto(names: string[], fetched: string[]): void {
-  const first = names.length
-  const positions: Record<string, number> = Object.create(null)
-  for (let index = 0; index < fetched.length; index++) {
-    positions[fetched[index]] = index
-    names.push(fetched[index])
-  }
-  for (const name of Object.keys(positions)) names[first + positions[name]] = name
 }
 
 /** A store's names, by dimension, as this thread sees them. */

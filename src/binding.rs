@@ -1276,6 +1276,9 @@ pub struct Layout {
   pub latency_boundaries_seconds: Vec<f64>,
   pub event_kinds: Vec<String>,
   pub providers: Vec<String>,
+  /// The names of the ids a symbol table has before its first intern, by id: 0 names nothing,
+  /// 1 is `Symbol::OTHER`.
+  pub reserved_names: Vec<String>,
 }
 
 #[napi]
@@ -1405,5 +1408,6 @@ pub fn layout() -> Layout {
       .iter()
       .map(|provider| provider.as_str().to_owned())
       .collect(),
+    reserved_names: vec![String::new(), Symbol::OTHER_NAME.to_owned()],
   }
 }
