@@ -39,6 +39,16 @@ const CACHE_WRITE_1H = LAYOUT.cacheWrite1h
 const REASONING = LAYOUT.reasoning
 
 const MILLION = 1_000_000
+
+// Models nothing prices differ only in the provider their name suggests: one entry per provider
+// serves them all, so a flood of unknown names costs every cache that holds one a reference.
+const UNPRICED: readonly PricedModel[] = PROVIDERS.map((_, inferredProvider) => ({
+  inferredProvider,
+  inputPerMillion: 0,
+  outputPerMillion: 0,
+  resolved: undefined,
+  tiers: new Float64Array(0),
+}))
 const BIG_MILLION = 1_000_000n
 
 /** `floor(tokens * perMillion / 1e6)`, exact: in doubles while the product is, else in BigInt. */
@@ -292,14 +302,17 @@ export class PricingManager {
   #price(model: unknown): PricedModel {
     const name = checkIdentifier('model', model)
     const info = this.#table.get(name)
-    const tiers = info?.tierRows ?? new Float64Array(0)
-    const priced: PricedModel = {
-      inferredProvider: PROVIDERS.indexOf(native.inferProvider(name) as (typeof PROVIDERS)[number]),
-      inputPerMillion: tiers.length > 0 ? tiers[INPUT] : 0,
-      outputPerMillion: tiers.length > 0 ? tiers[OUTPUT] : 0,
-      resolved: info?.name,
-      tiers,
-    }
+    const inferredProvider = PROVIDERS.indexOf(native.inferProvider(name) as (typeof PROVIDERS)[number])
+    const priced: PricedModel =
+      info === null
+        ? UNPRICED[inferredProvider]
+        : {
+            inferredProvider,
+            inputPerMillion: info.tierRows[INPUT],
+            outputPerMillion: info.tierRows[OUTPUT],
+            resolved: info.name,
+            tiers: info.tierRows,
+          }
     if (++this.#cached > PricingManager.#MAX_CACHED) {
       this.#models = Object.create(null)
       this.#cached = 1
