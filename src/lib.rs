@@ -22,6 +22,7 @@ pub mod stats_buffer;
 pub mod store;
 pub mod stream;
 pub mod symbol;
+pub mod unpriced_order;
 pub mod usage;
 
 #[cfg(feature = "napi")]

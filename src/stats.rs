@@ -16,6 +16,7 @@ use crate::histogram::{AtomicHistogram, HistogramCounts, HistogramSnapshot};
 use crate::layout::staging::row;
 use crate::provider::Provider;
 use crate::symbol::{Names, Symbol, SymbolTable};
+use crate::unpriced_order::UnpricedOrder;
 use crate::usage::{Usage, MAX_SAFE_INTEGER};
 
 type SymbolMap<V> = DashMap<Symbol, V, BuildHasherDefault<FxHasher>>;
@@ -338,6 +339,7 @@ pub struct LiveStats {
   overflowed: AtomicU64,
   /// Models with latency histograms, for readers sizing a snapshot.
   timed_models: AtomicU64,
+  unpriced_order: UnpricedOrder,
 }
 
 impl LiveStats {
@@ -527,6 +529,11 @@ impl LiveStats {
   }
 
   /// Failed requests per error code, for those with a code.
+  /// The unpriced models by name, as the last read sorted them.
+  pub fn unpriced_order(&self) -> &UnpricedOrder {
+    &self.unpriced_order
+  }
+
   pub fn failures_by_code(&self) -> Vec<(Arc<str>, u64)> {
     self.failures_by_code.load()
   }
