@@ -17,10 +17,11 @@ import { syncSuite } from './sync.mjs'
 import { workersSuite } from './workers.mjs'
 import { tapSuite } from './tap.mjs'
 import { usageSuite } from './usage.mjs'
+import { keysSuite } from './keys.mjs'
 
 // Every suite run by default, in order. A suite in its own file (see harness.mjs for the shape)
 // joins by being imported and listed here.
-const SUITES = [recordSuite, callbackSuite, dropSuite, statsSuite, snapshotSuite, metricsSuite, memorySuite, workersSuite, streamSuite, syncSuite, tapSuite, usageSuite]
+const SUITES = [recordSuite, callbackSuite, dropSuite, statsSuite, snapshotSuite, metricsSuite, memorySuite, workersSuite, streamSuite, syncSuite, tapSuite, usageSuite, keysSuite]
 
 // The harness collects garbage between samples, which needs --expose-gc; relaunch with it.
 if (typeof globalThis.gc !== 'function') {
