@@ -121,6 +121,20 @@ describe('stats() snapshot', () => {
     expect(stats.unpricedModels).toEqual(['unpriced-large', 'unpriced-small'])
   })
 
+  it('lists the unpriced models sorted at every read while new ones come in between reads', () => {
+    const store = new EventStore(100)
+    for (const model of ['unpriced-m', 'unpriced-c']) store.recordLlmCompleted(pricing, model, 1, 1)
+    expect(store.stats().unpricedModels).toEqual(['unpriced-c', 'unpriced-m'])
+    expect(store.stats().unpricedModels).toEqual(['unpriced-c', 'unpriced-m'])
+    // Known models and repeats change nothing; new names join in their place.
+    for (const model of ['gpt-4o', 'unpriced-m', 'unpriced-a', 'unpriced-x']) store.recordLlmCompleted(pricing, model, 1, 1)
+    const first = store.stats().unpricedModels
+    expect(first).toEqual(['unpriced-a', 'unpriced-c', 'unpriced-m', 'unpriced-x'])
+    // Each read gives its own array.
+    first.length = 0
+    expect(store.stats().unpricedModels).toEqual(['unpriced-a', 'unpriced-c', 'unpriced-m', 'unpriced-x'])
+  })
+
   it('reads a store larger than the reused buffer, then a small one again', () => {
     const store = new EventStore(100, { maxKeys: 20_000 })
     for (let index = 0; index < 15_000; index++) {
