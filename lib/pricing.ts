@@ -39,6 +39,7 @@ const CACHE_WRITE_1H = LAYOUT.cacheWrite1h
 const REASONING = LAYOUT.reasoning
 
 const MILLION = 1_000_000
+const BIG_MILLION = 1_000_000n
 
 // Models nothing prices differ only in the provider their name suggests: one entry per provider
 // serves them all, so a flood of unknown names costs every cache that holds one a reference.
@@ -49,7 +50,6 @@ const UNPRICED: readonly PricedModel[] = PROVIDERS.map((_, inferredProvider) => 
   resolved: undefined,
   tiers: new Float64Array(0),
 }))
-const BIG_MILLION = 1_000_000n
 
 /** `floor(tokens * perMillion / 1e6)`, exact: in doubles while the product is, else in BigInt. */
 function component(tokens: number, perMillion: number): number {

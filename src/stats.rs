@@ -529,13 +529,13 @@ impl LiveStats {
   }
 
   /// Failed requests per error code, for those with a code.
+  pub fn failures_by_code(&self) -> Vec<(Arc<str>, u64)> {
+    self.failures_by_code.load()
+  }
+
   /// The unpriced models by name, as the last read sorted them.
   pub fn unpriced_order(&self) -> &UnpricedOrder {
     &self.unpriced_order
-  }
-
-  pub fn failures_by_code(&self) -> Vec<(Arc<str>, u64)> {
-    self.failures_by_code.load()
   }
 
   /// Calls `visit` with each model's figures, the provider of its first request and its latency
