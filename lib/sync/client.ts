@@ -294,8 +294,8 @@ export class SyncClient {
   async #loadSpool(): Promise<void> {
     const spool = this.#spool
     if (!spool?.loading) return
-    const room = this.#buffer.capacity() - this.#buffer.len() - this.#spoolHeld
-    if (room <= 0) return
+    // Counted when this load's turn comes: one under way before it takes room too.
+    const room = () => this.#buffer.capacity() - this.#buffer.len() - this.#spoolHeld
     await spool.load(room, (event: AnalyticsEvent, wire: Protocol012Request) => {
       this.#queue.addFromSpool(event, wire)
       this.#spoolHeld++
@@ -493,6 +493,7 @@ export class SyncClient {
     }, settings.timeout).unref()
     try {
       await this.#spoolWork
+      await this.#spool?.idle()
       // On disk first: whatever becomes of the flush, nothing pending is only in memory.
       this.#spoolCatchUp()
       if (this.#round && this.#current) {

@@ -58,6 +58,8 @@ export class Spool {
   #unwrittenBytes = 0
   #acks: string[] = []
   readonly #takeovers: Takeover[] = []
+  /** The flush or load under way, settled or not: the next one runs after it. */
+  #turn: Promise<void> = Promise.resolve()
 
   /** Opens (creating it if missing) the spool directory as a new writer; throws a SpoolError when it cannot. */
   constructor(dir: string, maxBytes: number) {
@@ -122,9 +124,18 @@ export class Spool {
 
   /**
    * Writes what is pending and fsyncs it, off the event loop (a sync can take tens of ms); then
-   * rotates, compacts and bounds the segments. One flush at a time.
+   * rotates, compacts and bounds the segments. Runs after the flush or load under way.
    */
-  async flush(): Promise<void> {
+  flush(): Promise<void> {
+    return this.#inTurn(() => this.#flushNow())
+  }
+
+  /** Resolves once no flush or load is under way: before a flushSync() or close(). */
+  idle(): Promise<void> {
+    return this.#turn
+  }
+
+  async #flushNow(): Promise<void> {
     this.#write()
     const fd = this.#fd
     await new Promise<void>((resolve, reject) => fsync(fd, (error) => (error ? reject(error) : resolve())))
@@ -150,11 +161,15 @@ export class Spool {
   }
 
   /**
-   * Streams back up to `room` events of the files taken over, oldest first, handing each to
+   * Streams back up to `room()` events of the files taken over, oldest first, handing each to
    * `take`; resolves to how many. Each is written into this writer's segment before the file it
-   * came from is deleted.
+   * came from is deleted. Runs after the flush or load under way; `room` is asked then.
    */
-  async load(room: number, take: (event: AnalyticsEvent, wire: Protocol012Request) => void): Promise<number> {
+  load(room: () => number, take: (event: AnalyticsEvent, wire: Protocol012Request) => void): Promise<number> {
+    return this.#inTurn(() => this.#loadNow(room(), take))
+  }
+
+  async #loadNow(room: number, take: (event: AnalyticsEvent, wire: Protocol012Request) => void): Promise<number> {
     let taken = 0
     while (taken < room && this.#takeovers.length > 0) {
       const takeover = this.#takeovers[0]
@@ -162,7 +177,7 @@ export class Spool {
       takeover.reading ??= lines(join(this.dir, takeover.files[0]))
       const next = await takeover.reading.next()
       if (next.done) {
-        await this.flush()
+        await this.#flushNow()
         rmSync(join(this.dir, takeover.files.shift()!), { force: true })
         takeover.reading = undefined
         if (takeover.files.length === 0) this.#takeovers.shift()
@@ -199,6 +214,19 @@ export class Spool {
       for (const takeover of this.#takeovers) void takeover.reading?.return(undefined)
       writeLock(this.dir, this.writer, true)
     }
+  }
+
+  /**
+   * Runs `step` once the one before it has settled. Two loads at once would both reach the end of
+   * a file and each delete one; a rotation closes the descriptor a pending fsync is given.
+   */
+  #inTurn<T>(step: () => Promise<T>): Promise<T> {
+    const result = this.#turn.then(step)
+    this.#turn = result.then(
+      () => undefined,
+      () => undefined,
+    )
+    return result
   }
 
   async #ackedIn(files: readonly string[]): Promise<Set<string>> {
