@@ -127,6 +127,22 @@ function sqliteFor(cache, line) {
   return binding
 }
 
+/** Each failed test or file of a vitest JSON report, with the first line of why, for the closing summary. */
+function failuresIn(report) {
+  const failures = []
+  for (const file of report.testResults) {
+    const path = file.name.startsWith(root) ? file.name.slice(root.length + 1) : file.name
+    const tests = file.assertionResults.filter((test) => test.status === 'failed')
+    for (const test of tests) failures.push(`${path} > ${test.fullName}: ${firstLine(test.failureMessages[0])}`)
+    if (tests.length === 0 && file.status === 'failed') failures.push(`${path}: ${firstLine(file.message)}`)
+  }
+  return failures
+}
+
+function firstLine(text) {
+  return (text ?? '').trim().split('\n')[0]
+}
+
 /** The whole suite under one Node; resolves to its counts from vitest's JSON report. */
 function suite(version, label, node, env) {
   console.log(`\n== ${label}: vitest run, whole suite ==`)
@@ -145,7 +161,7 @@ function suite(version, label, node, env) {
     const failed = counts ? counts.numFailedTests + (result.status !== 0 && counts.numFailedTests === 0 ? 1 : 0) : 1
     const skipped = counts ? counts.numPendingTests + counts.numTodoTests : 0
     console.log(`== ${label}: whole suite in ${time}, vitest exited ${result.status ?? result.signal} ==`)
-    return { version, label, passed, failed, skipped, time }
+    return { version, label, passed, failed, skipped, time, failures: counts ? failuresIn(counts) : [] }
   } finally {
     rmSync(dirname(report), { recursive: true, force: true })
   }
@@ -176,6 +192,7 @@ console.log(`\nNode matrix (cache: ${cache}):`)
 for (const r of results) console.log(`  ${r.label.padEnd(26)} ${r.time.padStart(8)}`)
 for (const r of results) {
   console.log(`${r.version}: ${r.passed} passed, ${r.failed} failed${r.skipped ? `, ${r.skipped} skipped` : ''}`)
+  for (const failure of r.failures) console.log(`  failed: ${failure}`)
 }
 const total = (key) => results.reduce((sum, r) => sum + r[key], 0)
 const skipped = total('skipped')
