@@ -190,6 +190,28 @@ describe('the spool loses nothing', () => {
     expect(readdirSync(spoolPath)).toEqual([])
   })
 
+  it('a restart onto a spool of several segments delivers each of its events once, while the spool timer loads too', async () => {
+    const spoolPath = join(folder, 'spool')
+    const donor = new EventStore(5_000)
+    record(donor, 5_000)
+    const events = donor.snapshotEvents()
+    const writer = 'w00000000000000bb'
+    mkdirSync(spoolPath)
+    writeFileSync(join(spoolPath, `${writer}.lock`), JSON.stringify({ released: true }))
+    for (let n = 0; n < 5; n++) {
+      const lines = events.slice(n * 1_000, (n + 1) * 1_000).map((event) => `${JSON.stringify({ e: event })}\n`)
+      writeFileSync(join(spoolPath, `${writer}-${n}.seg`), lines.join(''))
+    }
+    // A spool timer of 1 ms starts its loads while start()'s first load is still streaming.
+    const client = new SyncClient(new EventStore(100_000), configFor(api.url).withSpoolPath(spoolPath).withSpoolFlush(1))
+    const handle = client.start()
+    await syncUntil(client, () => storedCount(api) >= events.length)
+    await expect(handle.stop()).resolves.toEqual({ delivered: events.length, remaining: 0, spooled: 0 })
+    expect(client.metrics().spoolError).toBeUndefined()
+    expect(rows(api).map((row) => row.event_id).sort()).toEqual(events.map((event) => event.eventId).sort())
+    expect(readdirSync(spoolPath)).toEqual([])
+  })
+
   it('an unwritable path is reported loudly, and start() still starts', async () => {
     const file = join(folder, 'a-file')
     writeFileSync(file, '')
