@@ -58,8 +58,11 @@ export class Spool {
   #unwrittenBytes = 0
   #acks: string[] = []
   readonly #takeovers: Takeover[] = []
-  /** The flush or load under way, settled or not: the next one runs after it. */
-  #turn: Promise<void> = Promise.resolve()
+  // Two loads at once would both reach the end of a file and each delete one. A flush that
+  // rotates closes the descriptor another flush's pending fsync was given. A flush does not wait
+  // for a load, which can take long: the events it writes would wait with it.
+  readonly #loads = new InTurn()
+  readonly #flushes = new InTurn()
 
   /** Opens (creating it if missing) the spool directory as a new writer; throws a SpoolError when it cannot. */
   constructor(dir: string, maxBytes: number) {
@@ -124,15 +127,16 @@ export class Spool {
 
   /**
    * Writes what is pending and fsyncs it, off the event loop (a sync can take tens of ms); then
-   * rotates, compacts and bounds the segments. Runs after the flush or load under way.
+   * rotates, compacts and bounds the segments. Runs after the flush under way.
    */
   flush(): Promise<void> {
-    return this.#inTurn(() => this.#flushNow())
+    return this.#flushes.run(() => this.#flushNow())
   }
 
-  /** Resolves once no flush or load is under way: before a flushSync() or close(). */
-  idle(): Promise<void> {
-    return this.#turn
+  /** Resolves once the loads and flushes asked for so far have settled: before a flushSync() or close(). */
+  async idle(): Promise<void> {
+    await this.#loads.settled()
+    await this.#flushes.settled()
   }
 
   async #flushNow(): Promise<void> {
@@ -163,10 +167,10 @@ export class Spool {
   /**
    * Streams back up to `room()` events of the files taken over, oldest first, handing each to
    * `take`; resolves to how many. Each is written into this writer's segment before the file it
-   * came from is deleted. Runs after the flush or load under way; `room` is asked then.
+   * came from is deleted. Runs after the load under way; `room` is asked then.
    */
   load(room: () => number, take: (event: AnalyticsEvent, wire: Protocol012Request) => void): Promise<number> {
-    return this.#inTurn(() => this.#loadNow(room(), take))
+    return this.#loads.run(() => this.#loadNow(room(), take))
   }
 
   async #loadNow(room: number, take: (event: AnalyticsEvent, wire: Protocol012Request) => void): Promise<number> {
@@ -177,7 +181,7 @@ export class Spool {
       takeover.reading ??= lines(join(this.dir, takeover.files[0]))
       const next = await takeover.reading.next()
       if (next.done) {
-        await this.#flushNow()
+        await this.flush()
         rmSync(join(this.dir, takeover.files.shift()!), { force: true })
         takeover.reading = undefined
         if (takeover.files.length === 0) this.#takeovers.shift()
@@ -214,19 +218,6 @@ export class Spool {
       for (const takeover of this.#takeovers) void takeover.reading?.return(undefined)
       writeLock(this.dir, this.writer, true)
     }
-  }
-
-  /**
-   * Runs `step` once the one before it has settled. Two loads at once would both reach the end of
-   * a file and each delete one; a rotation closes the descriptor a pending fsync is given.
-   */
-  #inTurn<T>(step: () => Promise<T>): Promise<T> {
-    const result = this.#turn.then(step)
-    this.#turn = result.then(
-      () => undefined,
-      () => undefined,
-    )
-    return result
   }
 
   async #ackedIn(files: readonly string[]): Promise<Set<string>> {
@@ -284,5 +275,24 @@ export class Spool {
       this.dropped++
     }
     this.#removeOldest()
+  }
+}
+
+/** Steps run one after another: each starts once the one before it has settled, however it did. */
+class InTurn {
+  #last: Promise<void> = Promise.resolve()
+
+  run<T>(step: () => Promise<T>): Promise<T> {
+    const result = this.#last.then(step)
+    this.#last = result.then(
+      () => undefined,
+      () => undefined,
+    )
+    return result
+  }
+
+  /** Resolves once every step run so far has settled. */
+  settled(): Promise<void> {
+    return this.#last
   }
 }
