@@ -18,6 +18,12 @@ function median(sorted) {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
 }
 
+/** A Row of `samples` (in any order): their median and extremes. */
+export function rowOf(name, samples) {
+  const sorted = [...samples].sort((a, b) => a - b)
+  return { name, median: median(sorted), min: sorted[0], max: sorted.at(-1) }
+}
+
 // One sample: `ops` operations in batches of at most `batch`, each batch preceded by an untimed
 // reset(); returns ns per operation. Collecting first keeps one contender's garbage out of the next
 // contender's sample.
@@ -63,10 +69,7 @@ export function measure(contenders, { rounds, warmupRounds, sampleMs }, baseline
       if (round >= warmupRounds) samples[i].push(ns)
     }
   }
-  const rows = contenders.map((c, i) => {
-    const sorted = samples[i].sort((a, b) => a - b)
-    return { name: c.name, median: median(sorted), min: sorted[0], max: sorted.at(-1), opsPerSample: ops[i] }
-  })
+  const rows = contenders.map((c, i) => ({ ...rowOf(c.name, samples[i]), opsPerSample: ops[i] }))
   progress('')
   const base = rows.find((r) => r.name === baseline)
   if (base) for (const row of rows) row.ratio = row.median / base.median

@@ -11,7 +11,7 @@ import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import { isMainThread, Worker, workerData } from 'node:worker_threads'
 import { BaselineEventStore, loadPricing } from './baseline.mjs'
-import { missingRow, target } from './harness.mjs'
+import { missingRow, rowOf, target } from './harness.mjs'
 
 const KEYS = 1_000_000
 const READS = 7
@@ -69,8 +69,7 @@ async function readTimes(contender, dimension) {
 }
 
 function spread(name, times) {
-  const sorted = times.map((ms) => ms * MS).sort((a, b) => a - b)
-  return { name, median: sorted[sorted.length >> 1], min: sorted[0], max: sorted.at(-1), first: times[0] * MS }
+  return { ...rowOf(name, times.map((ms) => ms * MS)), first: times[0] * MS }
 }
 
 export const keysSuite = {
